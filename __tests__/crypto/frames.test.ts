@@ -1,0 +1,127 @@
+/** The frame cipher (SPEC.md §4): replay window, reordering, forgeries, epochs, limits, batches. */
+import { crypto, Identity, FrameCipher, FrameCipherOptions, FrameStatus, FrameType, L2Error } from '../../ts';
+
+function pair(options?: FrameCipherOptions): [FrameCipher, FrameCipher] {
+  const i = crypto.Handshake.initiator(Identity.generate());
+  const r = crypto.Handshake.responder(Identity.generate());
+  const m2 = r.handle(i.start())!;
+  r.handle(i.handle(m2)!);
+  return [i.frameCipher(options), r.frameCipher(options)];
+}
+
+function code(call: () => unknown): string {
+  try {
+    call();
+  } catch (e) {
+    expect(e).toBeInstanceOf(L2Error);
+    return (e as L2Error).code;
+  }
+  return 'no error';
+}
+
+const msg = (n: number) => Buffer.from(`message ${n}`);
+
+test('replay: a frame opens once', () => {
+  const [a, b] = pair();
+  const f = a.seal(msg(0));
+  expect(b.open(f).data.toString()).toBe('message 0');
+  expect(code(() => b.open(f))).toBe('ERR_L2_REPLAY');
+});
+
+test('reorder within the window is accepted once; beyond it is rejected', () => {
+  const [a, b] = pair();
+  const frames = Array.from({ length: 3000 }, (_, n) => a.seal(msg(n)));
+  b.open(frames[2999]);
+  for (let n = 2998; n >= 2999 - 2047; n--) expect(b.open(frames[n]).counter).toBe(n);
+  expect(code(() => b.open(frames[2999 - 2048]))).toBe('ERR_L2_REPLAY');
+  expect(code(() => b.open(frames[2000]))).toBe('ERR_L2_REPLAY');
+});
+
+test('duplicates inside a batch are flagged, the rest delivered', () => {
+  const [a, b] = pair();
+  const frames = [a.seal(msg(0)), a.seal(msg(1))];
+  const batch = b.openBatch(Buffer.concat([frames[0], frames[1], frames[0], frames[1]]));
+  expect(Array.from(batch.status)).toEqual([0, 0, FrameStatus.Replay, FrameStatus.Replay]);
+  expect(batch.messages().map(String)).toEqual(['message 0', 'message 1']);
+});
+
+test('forged tags, bodies and headers are rejected and do not burn the counter', () => {
+  const [a, b] = pair();
+  const f = a.seal(msg(7));
+  for (let byte = 0; byte < f.length; byte++) {
+    const bad = Buffer.from(f);
+    bad[byte] ^= 0x80;
+    // Header flips fail parsing (version, type, length), push the counter past the hard limit,
+    // or fail the tag; none is accepted.
+    expect(['ERR_L2_AUTH_FAILED', 'ERR_L2_BAD_INPUT', 'ERR_L2_UNSUPPORTED', 'ERR_L2_LIMIT']).toContain(code(() => b.open(bad)));
+  }
+  expect(b.open(f).data.toString()).toBe('message 7');
+});
+
+test('frame type is authenticated', () => {
+  const [a, b] = pair();
+  const f = a.seal(msg(1), FrameType.Data);
+  f[1] = FrameType.Heartbeat;
+  expect(code(() => b.open(f))).toBe('ERR_L2_AUTH_FAILED');
+  expect(b.open(a.seal(Buffer.alloc(0), FrameType.Heartbeat)).frameType).toBe(FrameType.Heartbeat);
+});
+
+test('epoch switch keeps in-flight frames until the previous epoch is retired', () => {
+  const [a, b] = pair();
+  const inFlight = [a.seal(msg(1)), a.seal(msg(2))];
+  const i = crypto.Handshake.initiator(Identity.generate());
+  const r = crypto.Handshake.responder(Identity.generate());
+  r.handle(i.handle(r.handle(i.start())!)!);
+  i.installInto(a);
+  r.installInto(b);
+  expect(b.open(a.seal(msg(3))).epoch).toBe(1);
+  expect(b.hasPreviousEpoch).toBe(true);
+  expect(b.open(inFlight[1]).data.toString()).toBe('message 2');
+  b.retirePreviousEpoch();
+  expect(code(() => b.open(inFlight[0]))).toBe('ERR_L2_BAD_INPUT');
+});
+
+test('the counter limit is hard: sealing stops, rekey is due, new keys resume', () => {
+  const [a, b] = pair({ rekeyAfter: 2, maxFrames: 3 });
+  for (let n = 0; n < 3; n++) b.open(a.seal(msg(n)));
+  expect(a.rekeyDue).toBe(true);
+  expect(a.sendCounter).toBe(3);
+  expect(code(() => a.seal(msg(3)))).toBe('ERR_L2_LIMIT');
+  const i = crypto.Handshake.initiator(Identity.generate());
+  const r = crypto.Handshake.responder(Identity.generate());
+  r.handle(i.handle(r.handle(i.start())!)!);
+  i.installInto(a);
+  r.installInto(b);
+  expect(b.open(a.seal(msg(4))).counter).toBe(0);
+});
+
+test('batch seal (array and packed) and batch open round-trip thousands of frames', () => {
+  const [a, b] = pair();
+  const messages = Array.from({ length: 5000 }, (_, n) => msg(n));
+  const wire = Buffer.concat([a.sealBatch(messages.slice(0, 2500)), a.sealPacked(Buffer.concat(messages.slice(2500)), Uint32Array.from(messages.slice(2500), (m) => m.length))]);
+  const opened = b.openBatch(wire);
+  expect(opened.consumed).toBe(wire.length);
+  expect(opened.error).toBeUndefined();
+  expect(opened.messages().map(String)).toEqual(messages.map(String));
+});
+
+test('batch open keeps a trailing partial frame and stops at a malformed header', () => {
+  const [a, b] = pair();
+  const wire = Buffer.concat([a.seal(msg(1)), a.seal(msg(2))]);
+  const partial = b.openBatch(wire.subarray(0, wire.length - 5));
+  expect(partial.messages().map(String)).toEqual(['message 1']);
+  expect(b.openBatch(wire.subarray(partial.consumed)).messages().map(String)).toEqual(['message 2']);
+  const junk = Buffer.concat([a.seal(msg(3)), Buffer.alloc(16, 0xff)]);
+  const stopped = b.openBatch(junk);
+  expect(stopped.messages().map(String)).toEqual(['message 3']);
+  expect(stopped.error?.code).toBe('ERR_L2_UNSUPPORTED');
+});
+
+test('bad batch arguments are typed errors', () => {
+  const [a] = pair();
+  expect(code(() => a.sealPacked(Buffer.alloc(10), Uint32Array.of(4, 4)))).toBe('ERR_L2_BAD_INPUT');
+  expect(code(() => a.seal(msg(1), 9 as FrameType))).toBe('ERR_L2_BAD_INPUT');
+  expect(code(() => a.sealBatch([msg(1), 'x' as unknown as Buffer]))).toBe('ERR_L2_BAD_INPUT');
+  expect(code(() => pair({ maxFrames: -1 }))).toBe('ERR_L2_BAD_INPUT');
+  expect(code(() => pair({ rekeyAfter: 1.5 }))).toBe('ERR_L2_BAD_INPUT');
+});

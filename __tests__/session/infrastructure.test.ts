@@ -1,0 +1,110 @@
+/** The pieces under the machine: fake clock, timers, mock transport, wire checks, driver. */
+import { FakeClock } from '../../ts/session/clock';
+import { SessionDriver, type SessionNotice } from '../../ts/session/driver';
+import { SessionMachine } from '../../ts/session/machine';
+import { MockLink, seededRandom } from '../../ts/session/mock-transport';
+import { Timers } from '../../ts/session/timers';
+
+test('FakeClock runs callbacks in time order, ties in scheduling order, and honours cancel', () => {
+  const clock = new FakeClock(100);
+  const log: string[] = [];
+  clock.schedule(300, () => log.push('c@' + clock.now()));
+  clock.schedule(200, () => log.push('a@' + clock.now()));
+  clock.schedule(200, () => log.push('b@' + clock.now()));
+  const cancel = clock.schedule(250, () => log.push('cancelled'));
+  cancel();
+  clock.advance(150);
+  expect(log).toEqual(['a@200', 'b@200']);
+  expect(clock.now()).toBe(250);
+  expect(clock.nextAt()).toBe(300);
+  clock.advanceTo(1000);
+  expect(log).toEqual(['a@200', 'b@200', 'c@300']);
+  clock.advanceTo(10); // never backwards
+  expect(clock.now()).toBe(1000);
+});
+
+test('Timers: the next deadline is the minimum; expired timers come out one at a time by priority', () => {
+  const timers = new Timers();
+  expect(timers.next()).toBeNull();
+  timers.set('retry', 50);
+  timers.set('heartbeat', 20);
+  timers.set('handshake', 20);
+  timers.set('rotation', 90);
+  expect(timers.next()).toBe(20);
+  expect(timers.takeExpired(60)).toBe('handshake');
+  expect(timers.takeExpired(60)).toBe('heartbeat');
+  expect(timers.takeExpired(60)).toBe('retry');
+  expect(timers.takeExpired(60)).toBeUndefined();
+  expect(timers.next()).toBe(90);
+  timers.cancel('rotation');
+  expect(timers.next()).toBeNull();
+});
+
+test('MockLink delivers after the latency, drops in-flight messages on partition, and notifies both ends', () => {
+  const clock = new FakeClock();
+  const link = new MockLink<string>(clock, { latency: 10 });
+  const got: string[] = [];
+  const linkEvents: boolean[] = [];
+  link.b.onMessage((m) => got.push(`${m}@${clock.now()}`));
+  link.a.onLinkChange((up) => linkEvents.push(up));
+  link.a.send('one');
+  clock.advance(10);
+  expect(got).toEqual(['one@10']);
+  link.a.send('in-flight');
+  link.partition();
+  link.a.send('during');
+  link.heal();
+  clock.advance(20);
+  expect(got).toEqual(['one@10']);
+  expect(link.stats).toEqual({ sent: 3, delivered: 1, dropped: 2 });
+  expect(linkEvents).toEqual([false, true]);
+});
+
+test('MockLink loss is deterministic per seed and close to the configured rate', () => {
+  const run = (seed: number) => {
+    const clock = new FakeClock();
+    const link = new MockLink<number>(clock, { loss: 0.3, seed });
+    const got: number[] = [];
+    link.b.onMessage((m) => got.push(m));
+    for (let i = 0; i < 1000; i++) link.a.send(i);
+    clock.advance(1);
+    return got;
+  };
+  expect(run(7)).toEqual(run(7));
+  expect(run(7)).not.toEqual(run(8));
+  expect(run(7).length).toBeGreaterThan(650);
+  expect(run(7).length).toBeLessThan(750);
+  expect(() => new MockLink(new FakeClock(), { loss: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_L2_BAD_INPUT' }));
+  const random = seededRandom(1);
+  expect(random()).not.toBe(random());
+});
+
+test('a malformed session message becomes a warning and changes nothing', () => {
+  const machine = new SessionMachine({ sessionId: 's', peerDid: 'did:key:z6Mk', initiator: true });
+  for (const bad of [null, 'data', { kind: 'data', seq: -1, payload: new Uint8Array() }, { kind: 'data', seq: 1, payload: 'x' }, { kind: 'heartbeat', counter: 1.5 }, { kind: 'nope' }]) {
+    machine.handleMessage(bad, 0);
+    expect(machine.poll()).toMatchObject({ type: 'warning', code: 'ERR_L2_BAD_INPUT' });
+  }
+  expect(machine.state).toBe('idle');
+  expect(machine.poll()).toBeUndefined();
+});
+
+test('the driver arms one timer at the next deadline and fires the machine on it', () => {
+  const clock = new FakeClock();
+  const notices: SessionNotice[] = [];
+  const machine = new SessionMachine({ sessionId: 's', peerDid: 'did:key:z6Mk', initiator: true });
+  const starts: string[] = [];
+  const driver = new SessionDriver(machine, clock, {
+    transmit: () => undefined,
+    startHandshake: (kind, role) => starts.push(`${kind}/${role}`),
+    notify: (n) => notices.push(n),
+  });
+  driver.input((m, now) => m.establish(now));
+  expect(starts).toEqual(['full/initiator']);
+  expect(clock.nextAt()).toBe(5000);
+  clock.advance(5000);
+  expect(machine.state).toBe('failed');
+  expect(notices.filter((n) => n.type === 'audit')).toHaveLength(2);
+  expect(clock.nextAt()).toBe(6000); // re-armed at the retry
+  expect(() => driver.input((m, now) => m.rotate(now))).toThrow(expect.objectContaining({ code: 'ERR_L2_INVALID_STATE' }));
+});

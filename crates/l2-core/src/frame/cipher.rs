@@ -1,0 +1,393 @@
+//! The frame cipher: per-direction keys, a never-wrapping counter as nonce, the replay window,
+//! and key epochs so a rotation never strands frames sealed under the previous keys.
+
+use super::replay::ReplayWindow;
+use super::{FrameType, Header, HEADER_LEN, MAX_PAYLOAD};
+use crate::primitives::aead::{AeadKey, TAG_LEN};
+use crate::{Error, Result};
+use zeroize::Zeroizing;
+
+/// One direction's key in each direction, as a handshake outputs them.
+pub struct TrafficKeys {
+    /// Key this side seals with.
+    pub send: Zeroizing<[u8; 32]>,
+    /// Key this side opens with.
+    pub recv: Zeroizing<[u8; 32]>,
+}
+
+/// Usage limits per key (SPEC.md §4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Frames sealed after which `rekey_due()` turns true (the session layer rotates).
+    pub rekey_after: u64,
+    /// Hard limit: no frame is sealed or opened with a counter at or above it. Far below 2^64,
+    /// so the counter, and with it the nonce, can never wrap.
+    pub max_frames: u64,
+    /// Failed openings after which the receive key is refused (AEAD integrity limit).
+    pub max_auth_failures: u64,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        Self { rekey_after: 1 << 32, max_frames: 1 << 48, max_auth_failures: 1 << 36 }
+    }
+}
+
+struct SendKey {
+    epoch: u16,
+    key: AeadKey,
+    next_counter: u64,
+}
+
+struct RecvKey {
+    epoch: u16,
+    key: AeadKey,
+    window: ReplayWindow,
+    auth_failures: u64,
+}
+
+impl RecvKey {
+    fn new(epoch: u16, key: &[u8; 32]) -> Self {
+        Self { epoch, key: AeadKey::new(key), window: ReplayWindow::new(), auth_failures: 0 }
+    }
+}
+
+/// Outcome of one frame in a batch, as a byte so a batch crosses N-API as one array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FrameStatus {
+    /// Opened; its plaintext is in the batch output.
+    Ok = 0,
+    /// Tag did not verify (forged or corrupted).
+    AuthFailed = 1,
+    /// Counter already seen or behind the window.
+    Replay = 2,
+    /// Sealed under an epoch we hold no key for.
+    UnknownEpoch = 3,
+    /// Counter or failure limit reached.
+    Limit = 4,
+}
+
+impl FrameStatus {
+    fn of(err: &Error) -> Self {
+        match err {
+            Error::Replay(_) => FrameStatus::Replay,
+            Error::UnknownEpoch(_) => FrameStatus::UnknownEpoch,
+            Error::Limit(_) => FrameStatus::Limit,
+            _ => FrameStatus::AuthFailed,
+        }
+    }
+}
+
+/// A single opened frame.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// Its header.
+    pub header: Header,
+    /// Its plaintext.
+    pub payload: Vec<u8>,
+}
+
+/// The result of opening a run of concatenated frames.
+#[derive(Debug, Default)]
+pub struct BatchOpened {
+    /// Plaintexts of the frames that opened, back to back.
+    pub data: Vec<u8>,
+    /// Per frame: end offset of its plaintext in `data` (start = previous end).
+    pub ends: Vec<u32>,
+    /// Per frame: its type byte.
+    pub types: Vec<u8>,
+    /// Per frame: its `FrameStatus`.
+    pub status: Vec<u8>,
+    /// Bytes of the input consumed (whole frames only; a trailing partial frame is left).
+    pub consumed: usize,
+    /// Set when a header is malformed: the stream cannot be resynchronised past it.
+    pub error: Option<Error>,
+}
+
+/// Seals and opens frames for one session.
+pub struct FrameCipher {
+    send: SendKey,
+    recv: RecvKey,
+    previous: Option<RecvKey>,
+    limits: FrameLimits,
+}
+
+impl FrameCipher {
+    /// A cipher at epoch 0 with the keys a handshake produced.
+    pub fn new(keys: &TrafficKeys, limits: FrameLimits) -> Self {
+        Self {
+            send: SendKey { epoch: 0, key: AeadKey::new(&keys.send), next_counter: 0 },
+            recv: RecvKey::new(0, &keys.recv),
+            previous: None,
+            limits,
+        }
+    }
+
+    /// Current key epoch.
+    pub fn epoch(&self) -> u16 {
+        self.send.epoch
+    }
+
+    /// Counter the next sealed frame will carry.
+    pub fn send_counter(&self) -> u64 {
+        self.send.next_counter
+    }
+
+    /// True once the current keys sealed `rekey_after` frames: time to rotate.
+    pub fn rekey_due(&self) -> bool {
+        self.send.next_counter >= self.limits.rekey_after
+    }
+
+    /// True while frames of the previous epoch are still accepted.
+    pub fn has_previous_epoch(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Switches to the next epoch with fresh keys (from an in-session re-handshake). Frames of
+    /// the epoch being replaced still open until `retire_previous` is called.
+    pub fn install(&mut self, keys: &TrafficKeys) -> Result<u16> {
+        let epoch = self.send.epoch.checked_add(1).ok_or(Error::Limit("key epochs exhausted"))?;
+        self.send = SendKey { epoch, key: AeadKey::new(&keys.send), next_counter: 0 };
+        let old = core::mem::replace(&mut self.recv, RecvKey::new(epoch, &keys.recv));
+        self.previous = Some(old);
+        Ok(epoch)
+    }
+
+    /// Ends the grace period of the previous epoch: its frames are refused from now on.
+    pub fn retire_previous(&mut self) {
+        self.previous = None;
+    }
+
+    /// Appends one sealed frame to `out`.
+    pub fn seal_into(&mut self, frame_type: FrameType, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if plaintext.len() > MAX_PAYLOAD {
+            return Err(Error::BadInput(format!("frame payload of {} bytes exceeds {MAX_PAYLOAD}", plaintext.len())));
+        }
+        let counter = self.send.next_counter;
+        if counter >= self.limits.max_frames {
+            return Err(Error::Limit("frame counter exhausted; rotate keys"));
+        }
+        let header = Header { frame_type, epoch: self.send.epoch, len: plaintext.len() as u32, counter };
+        let aad = header.encode();
+        out.reserve(header.wire_len());
+        out.extend_from_slice(&aad);
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self.send.key.seal_in_place(header.nonce(), &aad, &mut out[start..]);
+        out.extend_from_slice(&tag);
+        self.send.next_counter = counter + 1;
+        Ok(())
+    }
+
+    /// One sealed frame.
+    pub fn seal(&mut self, frame_type: FrameType, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.seal_into(frame_type, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// Opens exactly one frame.
+    pub fn open(&mut self, frame: &[u8]) -> Result<Opened> {
+        let header = Header::decode(frame)?;
+        if frame.len() != header.wire_len() {
+            return Err(Error::Malformed { what: "frame", reason: "length does not match its header" });
+        }
+        let mut body = frame[HEADER_LEN..].to_vec();
+        let len = self.open_body(&header, &frame[..HEADER_LEN], &mut body)?;
+        body.truncate(len);
+        Ok(Opened { header, payload: body })
+    }
+
+    /// Opens the concatenated frames in `input`, one status per frame; stops at a trailing
+    /// partial frame or a malformed header.
+    pub fn open_batch(&mut self, input: &[u8]) -> BatchOpened {
+        let mut out = BatchOpened { data: Vec::with_capacity(input.len()), ..Default::default() };
+        while input.len() - out.consumed >= HEADER_LEN {
+            let rest = &input[out.consumed..];
+            let header = match Header::decode(rest) {
+                Ok(h) => h,
+                Err(e) => {
+                    out.error = Some(e);
+                    break;
+                }
+            };
+            let wire_len = header.wire_len();
+            if rest.len() < wire_len {
+                break;
+            }
+            let start = out.data.len();
+            out.data.extend_from_slice(&rest[HEADER_LEN..wire_len]);
+            let status = match self.open_body(&header, &rest[..HEADER_LEN], &mut out.data[start..]) {
+                Ok(len) => {
+                    out.data.truncate(start + len);
+                    FrameStatus::Ok
+                }
+                Err(e) => {
+                    out.data.truncate(start);
+                    FrameStatus::of(&e)
+                }
+            };
+            out.ends.push(out.data.len() as u32);
+            out.types.push(header.frame_type as u8);
+            out.status.push(status as u8);
+            out.consumed += wire_len;
+        }
+        out
+    }
+
+    /// Verifies and decrypts `body` (ciphertext‖tag) in place; returns the plaintext length.
+    fn open_body(&mut self, header: &Header, aad: &[u8], body: &mut [u8]) -> Result<usize> {
+        let limits = self.limits;
+        let rk = match &mut self.previous {
+            Some(prev) if prev.epoch == header.epoch => prev,
+            _ if self.recv.epoch == header.epoch => &mut self.recv,
+            _ => return Err(Error::UnknownEpoch(header.epoch)),
+        };
+        if header.counter >= limits.max_frames {
+            return Err(Error::Limit("frame counter beyond the hard limit"));
+        }
+        if rk.auth_failures >= limits.max_auth_failures {
+            return Err(Error::Limit("too many forged frames under this key"));
+        }
+        rk.window.check(header.counter)?;
+        match rk.key.open_in_place(header.nonce(), aad, body) {
+            Ok(plain) => {
+                rk.window.mark(header.counter);
+                Ok(plain.len())
+            }
+            Err(e) => {
+                rk.auth_failures += 1;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Bytes a frame needs beyond its plaintext, for callers sizing buffers.
+pub const fn sealed_len(plaintext_len: usize) -> usize {
+    HEADER_LEN + plaintext_len + TAG_LEN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(a: u8, b: u8) -> TrafficKeys {
+        TrafficKeys { send: Zeroizing::new([a; 32]), recv: Zeroizing::new([b; 32]) }
+    }
+
+    fn pair(limits: FrameLimits) -> (FrameCipher, FrameCipher) {
+        (FrameCipher::new(&keys(1, 2), limits), FrameCipher::new(&keys(2, 1), limits))
+    }
+
+    #[test]
+    fn seal_open_and_replay() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let f = a.seal(FrameType::Data, b"hi").unwrap();
+        assert_eq!(f.len(), sealed_len(2));
+        let opened = b.open(&f).unwrap();
+        assert_eq!(opened.payload, b"hi");
+        assert_eq!(opened.header.counter, 0);
+        assert_eq!(b.open(&f).unwrap_err(), Error::Replay(0));
+    }
+
+    #[test]
+    fn reorder_within_window_and_duplicates() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let frames: Vec<_> = (0..3000u32).map(|i| a.seal(FrameType::Data, &i.to_be_bytes()).unwrap()).collect();
+        assert!(b.open(&frames[2999]).is_ok());
+        for i in (1000..2999).rev() {
+            assert_eq!(b.open(&frames[i]).unwrap().payload, (i as u32).to_be_bytes());
+        }
+        assert!(matches!(b.open(&frames[500]), Err(Error::Replay(500))), "behind the window");
+        assert!(matches!(b.open(&frames[1500]), Err(Error::Replay(1500))), "duplicate");
+    }
+
+    #[test]
+    fn forged_frames_do_not_move_the_window() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let f = a.seal(FrameType::Data, b"payload").unwrap();
+        for byte in 0..f.len() {
+            let mut bad = f.clone();
+            bad[byte] ^= 0x01;
+            assert!(b.open(&bad).is_err(), "flip in byte {byte}");
+        }
+        assert_eq!(b.open(&f).unwrap().payload, b"payload");
+    }
+
+    #[test]
+    fn epoch_switch_keeps_in_flight_frames() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let old = a.seal(FrameType::Data, b"old").unwrap();
+        a.install(&keys(3, 4)).unwrap();
+        b.install(&keys(4, 3)).unwrap();
+        let new = a.seal(FrameType::Data, b"new").unwrap();
+        assert_eq!(b.open(&new).unwrap().header.epoch, 1);
+        assert_eq!(b.open(&old).unwrap().payload, b"old", "previous epoch still opens");
+        b.retire_previous();
+        let old2 = {
+            let mut c = FrameCipher::new(&keys(1, 2), FrameLimits::default());
+            c.seal(FrameType::Data, b"x").unwrap();
+            c.seal(FrameType::Data, b"late").unwrap()
+        };
+        assert_eq!(b.open(&old2).unwrap_err(), Error::UnknownEpoch(0));
+    }
+
+    #[test]
+    fn counter_limit_is_hard() {
+        let limits = FrameLimits { rekey_after: 2, max_frames: 3, max_auth_failures: 10 };
+        let (mut a, mut b) = pair(limits);
+        for _ in 0..3 {
+            let f = a.seal(FrameType::Data, b"x").unwrap();
+            b.open(&f).unwrap();
+        }
+        assert!(a.rekey_due());
+        assert!(matches!(a.seal(FrameType::Data, b"x"), Err(Error::Limit(_))));
+        a.install(&keys(5, 6)).unwrap();
+        assert!(!a.rekey_due());
+        assert!(a.seal(FrameType::Data, b"x").is_ok());
+    }
+
+    #[test]
+    fn auth_failure_limit() {
+        let limits = FrameLimits { max_auth_failures: 2, ..FrameLimits::default() };
+        let (mut a, mut b) = pair(limits);
+        let f = a.seal(FrameType::Data, b"x").unwrap();
+        let mut bad = f.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(matches!(b.open(&bad), Err(Error::AuthFailed(_))));
+        assert!(matches!(b.open(&bad), Err(Error::AuthFailed(_))));
+        assert!(matches!(b.open(&f), Err(Error::Limit(_))));
+    }
+
+    #[test]
+    fn batch_open_statuses_and_partial_tail() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let mut wire = Vec::new();
+        for i in 0..4u8 {
+            a.seal_into(FrameType::Data, &[i; 3], &mut wire).unwrap();
+        }
+        let second = sealed_len(3);
+        wire[second + HEADER_LEN] ^= 1; // corrupt frame 1
+        let dup = wire[..second].to_vec();
+        wire.extend_from_slice(&dup); // replay of frame 0
+        wire.extend_from_slice(&[1, 1, 0]); // partial header
+        let out = b.open_batch(&wire);
+        assert_eq!(out.status, vec![0, 1, 0, 0, 2]);
+        assert_eq!(out.ends, vec![3, 3, 6, 9, 9]);
+        assert_eq!(out.data, [[0u8; 3], [2; 3], [3; 3]].concat());
+        assert_eq!(out.consumed, wire.len() - 3);
+        assert!(out.error.is_none());
+    }
+
+    #[test]
+    fn batch_open_stops_at_malformed_header() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let mut wire = a.seal(FrameType::Data, b"ok").unwrap();
+        wire.extend_from_slice(&[1, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let out = b.open_batch(&wire);
+        assert_eq!(out.status, vec![0]);
+        assert!(matches!(out.error, Some(Error::Malformed { .. })));
+    }
+}

@@ -1,0 +1,144 @@
+//! QUIC driver: one quinn endpoint (one UDP socket) per node serving inbound and outbound
+//! connections, so dialling from the listening socket keeps NAT hole punching possible.
+
+use std::net::SocketAddr;
+
+
+use crate::accept::Inbound;
+use crate::config::{NodeConfig, TransportKind};
+use crate::error::{Error, Result};
+use crate::frame::{FrameReader, PREAMBLE};
+use crate::link::{Link, LinkContext, LinkParts, Writer};
+use crate::stats::DropReason;
+use crate::tls;
+
+/// The node's QUIC endpoint and the client config used for its dials.
+pub(crate) struct QuicEndpoint {
+    pub endpoint: quinn::Endpoint,
+    client: quinn::ClientConfig,
+    pub local: SocketAddr,
+}
+
+impl QuicEndpoint {
+    /// Binds the UDP socket; must run inside a tokio runtime (quinn spawns its driver there).
+    pub fn bind(addr: SocketAddr, config: &NodeConfig) -> Result<Self> {
+        let (server, client) = tls::quic_configs(config.quic_idle_timeout, config.quic_receive_window)?;
+        let endpoint = quinn::Endpoint::server(server, addr).map_err(|e| Error::transport("QUIC bind", e))?;
+        let local = endpoint.local_addr().map_err(|e| Error::transport("QUIC local address", e))?;
+        Ok(QuicEndpoint { endpoint, client, local })
+    }
+
+    /// Connects, opens the link's stream and announces it with the preamble (a QUIC stream is
+    /// invisible to the peer until data is sent on it).
+    pub async fn dial(&self, addr: SocketAddr, ctx: LinkContext) -> Result<Link> {
+        let conn = self
+            .endpoint
+            .connect_with(self.client.clone(), addr, tls::SERVER_NAME)
+            .map_err(|e| Error::BadInput(format!("QUIC connect to {addr}: {e}")))?
+            .await
+            .map_err(connection_error)?;
+        let (mut send, recv) = conn.open_bi().await.map_err(connection_error)?;
+        send.write_all(&PREAMBLE).await.map_err(|e| Error::transport("QUIC preamble", e))?;
+        let reader = FrameReader::new(Box::new(recv) as _, ctx.max_frame);
+        self.link(conn, send, reader, ctx)
+    }
+
+    fn link(
+        &self,
+        conn: quinn::Connection,
+        send: quinn::SendStream,
+        reader: FrameReader<crate::link::ByteReader>,
+        ctx: LinkContext,
+    ) -> Result<Link> {
+        let parts = LinkParts {
+            kind: TransportKind::Quic,
+            local: self.local,
+            peer: conn.remote_address(),
+            binding: tls::channel_binding(&conn)?,
+            quic: Some(conn),
+            writer: Writer::Quic(send),
+            reader,
+        };
+        Ok(Link::new(parts, ctx))
+    }
+
+    /// Accepts connections until the endpoint closes or the node shuts down; each one is set
+    /// up in its own task so a slow peer cannot stall the others.
+    pub async fn accept_loop(self: std::sync::Arc<Self>, inbound: Inbound) {
+        loop {
+            let incoming = tokio::select! {
+                _ = inbound.ctx.cancel.cancelled() => break,
+                i = self.endpoint.accept() => match i {
+                    Some(i) => i,
+                    None => break,
+                },
+            };
+            let (this, inbound2) = (self.clone(), inbound.clone());
+            inbound.tracker.spawn(async move { this.accept_one(incoming, inbound2).await });
+        }
+    }
+
+    async fn accept_one(&self, incoming: quinn::Incoming, inbound: Inbound) {
+        let ctx = inbound.link_ctx();
+        let setup = async {
+            let conn = incoming.await.ok()?;
+            let (send, recv) = conn.accept_bi().await.ok()?;
+            let mut reader = FrameReader::new(Box::new(recv) as _, ctx.max_frame);
+            Some((conn, send, reader.read_preamble().await.ok()?, reader))
+        };
+        let outcome = tokio::select! {
+            _ = ctx.cancel.cancelled() => return,
+            r = tokio::time::timeout(inbound.handshake_timeout, setup) => r,
+        };
+        match outcome {
+            Err(_) => inbound.counters().count_drop(DropReason::HandshakeTimeout),
+            // The peer went away or broke the handshake: nothing to count, nothing to keep.
+            Ok(None) => {}
+            Ok(Some((conn, _, false, _))) => {
+                inbound.counters().count_drop(DropReason::BadPreamble);
+                conn.close(1u32.into(), b"bad preamble");
+            }
+            Ok(Some((conn, send, true, reader))) => match self.link(conn, send, reader, ctx) {
+                Ok(link) => inbound.deliver(link),
+                Err(_) => inbound.counters().count_drop(DropReason::HandshakeTimeout),
+            },
+        }
+    }
+}
+
+fn connection_error(e: quinn::ConnectionError) -> Error {
+    use quinn::ConnectionError as C;
+    match e {
+        C::TimedOut => Error::Timeout("QUIC handshake timed out".into()),
+        C::LocallyClosed | C::ApplicationClosed(_) | C::ConnectionClosed(_) | C::Reset => Error::Closed(e.to_string()),
+        other => Error::transport("QUIC connect", other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DialOptions, DialTarget, Node, NodeConfig, TransportChoice};
+    use quinn::crypto::rustls::HandshakeData;
+    use rustls::NamedGroup;
+
+    fn group(link: &crate::Link) -> Option<NamedGroup> {
+        let data = link.quic_connection()?.handshake_data()?.downcast::<HandshakeData>().ok()?;
+        Some(data.negotiated_key_exchange_group)
+    }
+
+    #[tokio::test]
+    async fn negotiated_tls_group_is_x25519mlkem768_on_both_sides() {
+        let a = Node::bind(NodeConfig::loopback("did:test:a", [1; 32])).await.expect("bind a");
+        let b = Node::bind(NodeConfig::loopback("did:test:b", [2; 32])).await.expect("bind b");
+        let opts = DialOptions { transport: TransportChoice::Quic, ..DialOptions::default() };
+        let target = DialTarget::quic(b.quic_addr().expect("quic"));
+        let (dialled, accepted) = tokio::join!(a.dial(target, opts), b.accept());
+        let (dialled, accepted) = (dialled.expect("dial"), accepted.expect("accept"));
+        assert_eq!(group(&dialled), Some(NamedGroup::X25519MLKEM768));
+        assert_eq!(group(&accepted), Some(NamedGroup::X25519MLKEM768));
+        let alpn = dialled.quic_connection().and_then(|c| c.handshake_data()).and_then(|d| d.downcast::<HandshakeData>().ok());
+        assert_eq!(alpn.and_then(|d| d.protocol), Some(crate::ALPN.to_vec()));
+        a.shutdown().await;
+        b.shutdown().await;
+    }
+}

@@ -1,0 +1,92 @@
+//! μTCP driver: TCP with TCP_NODELAY carrying the same length-prefixed frames as QUIC. It adds
+//! no encryption: L2 frames arrive already sealed, and a second layer would only cost time.
+
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::task::TaskTracker;
+
+use crate::accept::Inbound;
+use crate::config::TransportKind;
+use crate::error::{Error, Result};
+use crate::frame::{FrameReader, PREAMBLE};
+use crate::link::{Link, LinkContext, LinkParts, Writer};
+use crate::stats::DropReason;
+use crate::tls::ChannelBinding;
+
+/// Pause after a failed `accept()` (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Connects, disables Nagle (frames are already batched by `send_batch`) and sends the preamble.
+pub(crate) async fn dial(addr: SocketAddr, ctx: LinkContext, tracker: &TaskTracker) -> Result<Link> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    stream.write_all(&PREAMBLE).await?;
+    link(stream, ctx, tracker)
+}
+
+/// Splits the stream into a link. A duplicate of the socket stays with a small watcher task
+/// that shuts the connection down when the link is closed, dropped or the node shuts down, so
+/// an idle μTCP link never outlives its node.
+fn link(stream: TcpStream, ctx: LinkContext, tracker: &TaskTracker) -> Result<Link> {
+    let local = stream.local_addr()?;
+    let peer = stream.peer_addr()?;
+    let watcher = socket2::SockRef::from(&stream).try_clone()?;
+    let cancel = ctx.cancel.clone();
+    tracker.spawn(async move {
+        cancel.cancelled().await;
+        // Already-closed sockets report ENOTCONN; there is nothing else to do.
+        let _ = watcher.shutdown(Shutdown::Both);
+    });
+    let (read, write) = stream.into_split();
+    let parts = LinkParts {
+        kind: TransportKind::Utcp,
+        local,
+        peer,
+        binding: ChannelBinding::NoTlsExporter,
+        quic: None,
+        writer: Writer::Utcp(write),
+        reader: FrameReader::new(Box::new(read) as _, ctx.max_frame),
+    };
+    Ok(Link::new(parts, ctx))
+}
+
+/// Accepts TCP connections until the node shuts down.
+pub(crate) async fn accept_loop(listener: TcpListener, inbound: Inbound) {
+    loop {
+        let accepted = tokio::select! {
+            _ = inbound.ctx.cancel.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let inbound2 = inbound.clone();
+                inbound.tracker.spawn(accept_one(stream, inbound2));
+            }
+            Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
+        }
+    }
+}
+
+async fn accept_one(mut stream: TcpStream, inbound: Inbound) {
+    let ctx = inbound.link_ctx();
+    let mut got = [0u8; PREAMBLE.len()];
+    let read = tokio::select! {
+        _ = ctx.cancel.cancelled() => return,
+        r = tokio::time::timeout(inbound.handshake_timeout, stream.read_exact(&mut got)) => r,
+    };
+    match read {
+        Err(_) => inbound.counters().count_drop(DropReason::HandshakeTimeout),
+        // Fewer than four bytes then EOF: junk as well.
+        Ok(Err(_)) => inbound.counters().count_drop(DropReason::BadPreamble),
+        Ok(Ok(_)) if got != PREAMBLE => inbound.counters().count_drop(DropReason::BadPreamble),
+        Ok(Ok(_)) => {
+            let linked = stream.set_nodelay(true).map_err(Error::from).and_then(|()| link(stream, ctx, &inbound.tracker));
+            if let Ok(link) = linked {
+                inbound.deliver(link);
+            }
+        }
+    }
+}

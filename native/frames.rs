@@ -1,0 +1,174 @@
+//! The frame cipher, with batch calls so thousands of small frames cross N-API at once.
+
+use crate::{bad_input, to_js, Code};
+use napi::Result;
+use l2_core::frame::{self, FrameLimits, FrameType};
+use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
+use napi_derive::napi;
+
+/// Usage limits (defaults: rekeyAfter 2^32, maxFrames 2^48, maxAuthFailures 2^36).
+#[napi(object)]
+pub struct FrameCipherOptions {
+    /// Frames after which `rekeyDue` turns true.
+    pub rekey_after: Option<f64>,
+    /// Hard limit on the counter: sealing at it throws `ERR_L2_LIMIT`.
+    pub max_frames: Option<f64>,
+    /// Failed openings after which the receive key is refused.
+    pub max_auth_failures: Option<f64>,
+}
+
+fn count(name: &str, v: Option<f64>, default: u64) -> Result<u64, Code> {
+    match v {
+        None => Ok(default),
+        Some(x) if x.fract() == 0.0 && x >= 1.0 && x <= 9_007_199_254_740_991.0 => Ok(x as u64),
+        Some(x) => Err(bad_input(format!("{name} must be a positive safe integer, got {x}"))),
+    }
+}
+
+pub(crate) fn limits_of(options: Option<FrameCipherOptions>) -> Result<FrameLimits, Code> {
+    let d = FrameLimits::default();
+    let Some(o) = options else { return Ok(d) };
+    Ok(FrameLimits {
+        rekey_after: count("rekeyAfter", o.rekey_after, d.rekey_after)?,
+        max_frames: count("maxFrames", o.max_frames, d.max_frames)?,
+        max_auth_failures: count("maxAuthFailures", o.max_auth_failures, d.max_auth_failures)?,
+    })
+}
+
+fn frame_type(t: Option<u32>) -> Result<FrameType, Code> {
+    match t {
+        None => Ok(FrameType::Data),
+        Some(t) => u8::try_from(t)
+            .ok()
+            .and_then(|b| FrameType::try_from(b).ok())
+            .ok_or_else(|| bad_input(format!("frameType must be 1..=5, got {t}"))),
+    }
+}
+
+/// One opened frame.
+#[napi(object)]
+pub struct OpenedFrame {
+    pub frame_type: u32,
+    pub epoch: u32,
+    /// Frame counter (below 2^48, so exact as a JS number).
+    pub counter: f64,
+    pub data: Buffer,
+}
+
+/// Opened batch: plaintexts back to back, with per-frame end offsets, types and statuses
+/// (0 ok, 1 authentication failed, 2 replay, 3 unknown epoch, 4 limit).
+#[napi(object)]
+pub struct OpenedBatch {
+    pub data: Buffer,
+    pub ends: Uint32Array,
+    pub types: Uint8Array,
+    pub status: Uint8Array,
+    /// Bytes of the input consumed; a trailing partial frame is not.
+    pub consumed: u32,
+    /// Code and reason when a malformed header stopped the batch (the stream is unusable).
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Seals and opens frames for one session.
+#[napi]
+pub struct FrameCipher {
+    pub(crate) inner: frame::FrameCipher,
+}
+
+#[napi]
+impl FrameCipher {
+    /// Seals one frame (`frameType` defaults to data).
+    #[napi(catch_unwind)]
+    pub fn seal(&mut self, data: Uint8Array, frame_type: Option<u32>) -> Result<Buffer, Code> {
+        Ok(self.inner.seal(self::frame_type(frame_type)?, &data).map_err(to_js)?.into())
+    }
+
+    /// Opens exactly one frame; throws `ERR_L2_AUTH_FAILED`, `ERR_L2_REPLAY`, … on rejection.
+    #[napi(catch_unwind)]
+    pub fn open(&mut self, frame: Uint8Array) -> Result<OpenedFrame, Code> {
+        let o = self.inner.open(&frame).map_err(to_js)?;
+        Ok(OpenedFrame {
+            frame_type: o.header.frame_type as u32,
+            epoch: o.header.epoch.into(),
+            counter: o.header.counter as f64,
+            data: o.payload.into(),
+        })
+    }
+
+    /// Seals each message as one frame; returns the frames back to back (ready to write).
+    #[napi(catch_unwind)]
+    pub fn seal_batch(&mut self, messages: Vec<Uint8Array>, frame_type: Option<u32>) -> Result<Buffer, Code> {
+        let t = self::frame_type(frame_type)?;
+        let total: usize = messages.iter().map(|m| frame::sealed_len(m.len())).sum();
+        let mut out = Vec::with_capacity(total);
+        for m in &messages {
+            self.inner.seal_into(t, m, &mut out).map_err(to_js)?;
+        }
+        Ok(out.into())
+    }
+
+    /// Seals messages packed back to back in `data`, `lengths[i]` bytes each: the cheapest way
+    /// to seal many small messages (two arguments cross N-API, whatever the count).
+    #[napi(catch_unwind)]
+    pub fn seal_packed(&mut self, data: Uint8Array, lengths: Uint32Array, frame_type: Option<u32>) -> Result<Buffer, Code> {
+        let t = self::frame_type(frame_type)?;
+        let sum: u64 = lengths.iter().map(|&l| l as u64).sum();
+        if sum != data.len() as u64 {
+            return Err(bad_input(format!("lengths add up to {sum} but data has {} bytes", data.len())));
+        }
+        let mut out = Vec::with_capacity(data.len() + lengths.len() * frame::OVERHEAD);
+        let mut at = 0usize;
+        for &l in lengths.iter() {
+            let end = at + l as usize;
+            self.inner.seal_into(t, &data[at..end], &mut out).map_err(to_js)?;
+            at = end;
+        }
+        Ok(out.into())
+    }
+
+    /// Opens frames back to back in `frames`, one status per frame.
+    #[napi(catch_unwind)]
+    pub fn open_batch(&mut self, frames: Uint8Array) -> OpenedBatch {
+        let b = self.inner.open_batch(&frames);
+        OpenedBatch {
+            data: b.data.into(),
+            ends: Uint32Array::new(b.ends),
+            types: Uint8Array::new(b.types),
+            status: Uint8Array::new(b.status),
+            consumed: b.consumed as u32,
+            error_code: b.error.as_ref().map(|e| e.code().to_string()),
+            error_message: b.error.as_ref().map(|e| e.to_string()),
+        }
+    }
+
+    /// Current key epoch.
+    #[napi(getter)]
+    pub fn epoch(&self) -> u32 {
+        self.inner.epoch().into()
+    }
+
+    /// Counter of the next frame sealed.
+    #[napi(getter)]
+    pub fn send_counter(&self) -> f64 {
+        self.inner.send_counter() as f64
+    }
+
+    /// True once the current keys sealed `rekeyAfter` frames.
+    #[napi(getter)]
+    pub fn rekey_due(&self) -> bool {
+        self.inner.rekey_due()
+    }
+
+    /// True while frames of the previous epoch are still accepted.
+    #[napi(getter)]
+    pub fn has_previous_epoch(&self) -> bool {
+        self.inner.has_previous_epoch()
+    }
+
+    /// Ends the previous epoch's grace period.
+    #[napi]
+    pub fn retire_previous_epoch(&mut self) {
+        self.inner.retire_previous();
+    }
+}

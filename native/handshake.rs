@@ -1,0 +1,116 @@
+//! One handshake per object, driven with bytes from TypeScript.
+
+use crate::crypto::fixed;
+use crate::frames::{limits_of, FrameCipher, FrameCipherOptions};
+use crate::identity::Identity;
+use crate::{bad_input, to_js, Code};
+use napi::Result;
+use l2_core::handshake::{self as hs, InitiatorRandomness, ResponderRandomness};
+use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi_derive::napi;
+
+/// Options of a handshake.
+#[napi(object)]
+pub struct HandshakeOptions {
+    /// Initiator only: the responder's Ed25519 public key; anyone else fails authentication.
+    pub expected_peer: Option<Uint8Array>,
+    /// The transport's channel-binding value (TLS exporter), the same on both sides.
+    pub channel_binding: Option<Uint8Array>,
+}
+
+/// A handshake in progress (initiator or responder).
+#[napi]
+pub struct Handshake {
+    inner: hs::Handshake,
+    /// Message 1, held until `start()` hands it out (initiator only).
+    hello: Option<Vec<u8>>,
+}
+
+fn binding(options: &Option<HandshakeOptions>) -> &[u8] {
+    options.as_ref().and_then(|o| o.channel_binding.as_deref()).unwrap_or_default()
+}
+
+#[napi]
+impl Handshake {
+    /// Starts as initiator; `start()` returns message 1.
+    #[napi(factory, catch_unwind)]
+    pub fn initiator(identity: &Identity, options: Option<HandshakeOptions>) -> Result<Self, Code> {
+        let expected = match options.as_ref().and_then(|o| o.expected_peer.as_deref()) {
+            Some(pk) => Some(fixed::<32>("expectedPeer", pk)?),
+            None => None,
+        };
+        let randomness = InitiatorRandomness::generate().map_err(to_js)?;
+        let (inner, hello) =
+            hs::Handshake::initiator(identity.inner.clone(), expected, binding(&options), randomness).map_err(to_js)?;
+        Ok(Self { inner, hello: Some(hello) })
+    }
+
+    /// Starts as responder, waiting for message 1.
+    #[napi(factory, catch_unwind)]
+    pub fn responder(identity: &Identity, options: Option<HandshakeOptions>) -> Result<Self, Code> {
+        if options.as_ref().is_some_and(|o| o.expected_peer.is_some()) {
+            return Err(bad_input("expectedPeer is an initiator option; a responder learns its peer from message 3"));
+        }
+        let randomness = ResponderRandomness::generate().map_err(to_js)?;
+        let inner = hs::Handshake::responder(identity.inner.clone(), binding(&options), randomness).map_err(to_js)?;
+        Ok(Self { inner, hello: None })
+    }
+
+    /// Message 1 (initiator), once.
+    #[napi(catch_unwind)]
+    pub fn start(&mut self) -> Result<Buffer, Code> {
+        let hello = self.hello.take().ok_or_else(|| {
+            to_js(l2_core::Error::InvalidState { expected: "an initiator that has not started", got: "started or responder" })
+        })?;
+        Ok(hello.into())
+    }
+
+    /// Handles the peer's message; returns the reply to send, or null when there is none.
+    #[napi(catch_unwind)]
+    pub fn handle(&mut self, message: Uint8Array) -> Result<Option<Buffer>, Code> {
+        Ok(self.inner.handle(&message).map_err(to_js)?.map(Buffer::from))
+    }
+
+    /// True once this side has confirmed keys.
+    #[napi(getter)]
+    pub fn is_complete(&self) -> bool {
+        self.inner.is_complete()
+    }
+
+    /// The peer's authenticated Ed25519 public key (after completion).
+    #[napi(getter)]
+    pub fn peer_public_key(&self) -> Option<Buffer> {
+        self.inner.outcome().ok().map(|o| o.peer.to_vec().into())
+    }
+
+    /// The peer's `did:key` (after completion).
+    #[napi(getter)]
+    pub fn peer_did(&self) -> Option<String> {
+        self.inner.outcome().ok().map(|o| l2_core::did::encode(&o.peer))
+    }
+
+    /// Public 16-byte session identifier, equal on both sides (after completion).
+    #[napi(getter)]
+    pub fn session_id(&self) -> Option<Buffer> {
+        self.inner.outcome().ok().map(|o| o.session_id.to_vec().into())
+    }
+
+    /// Hash of the whole transcript, equal on both sides (after completion).
+    #[napi(getter)]
+    pub fn transcript_hash(&self) -> Option<Buffer> {
+        self.inner.outcome().ok().map(|o| o.transcript_hash.to_vec().into())
+    }
+
+    /// Moves the traffic keys into a new frame cipher (once).
+    #[napi(catch_unwind)]
+    pub fn frame_cipher(&mut self, options: Option<FrameCipherOptions>) -> Result<FrameCipher, Code> {
+        let limits = limits_of(options)?;
+        Ok(FrameCipher { inner: self.inner.frame_cipher(limits).map_err(to_js)? })
+    }
+
+    /// Moves the traffic keys into `cipher` as its next key epoch (rotation); returns the epoch.
+    #[napi(catch_unwind)]
+    pub fn install_into(&mut self, cipher: &mut FrameCipher) -> Result<u32, Code> {
+        Ok(self.inner.install_into(&mut cipher.inner).map_err(to_js)?.into())
+    }
+}

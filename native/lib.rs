@@ -1,0 +1,28 @@
+//! The N-API binding: one `#[napi]` item per concept, no protocol logic. Every error leaves
+//! with the stable code of `l2_core::Error::code` as its JS `code`; every export catches
+//! panics so nothing unwinds into Node. Buffers returned are new allocations owned by JS;
+//! buffers passed in are borrowed for the duration of the call only.
+
+mod crypto;
+mod frames;
+mod handshake;
+mod identity;
+
+/// A stable `L2Error` code, carried as the napi status so JS sees it as `err.code`.
+pub struct Code(&'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+/// Converts a core error into a JS-bound error with its stable code.
+pub fn to_js(err: l2_core::Error) -> napi::Error<Code> {
+    napi::Error::new(Code(err.code()), err.to_string())
+}
+
+/// A `BAD_INPUT` error for argument problems the binding itself detects.
+pub fn bad_input(reason: impl Into<String>) -> napi::Error<Code> {
+    to_js(l2_core::Error::BadInput(reason.into()))
+}

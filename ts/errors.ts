@@ -1,0 +1,57 @@
+/**
+ * The one error class of l2-session. `code` is stable and safe to switch on;
+ * `message` is for humans and never contains key material.
+ */
+export type L2ErrorCode =
+  | 'ERR_L2_BAD_INPUT'
+  | 'ERR_L2_AUTH_FAILED'
+  | 'ERR_L2_TIMEOUT'
+  | 'ERR_L2_TRANSPORT'
+  | 'ERR_L2_ROTATION'
+  | 'ERR_L2_INVALID_STATE'
+  | 'ERR_L2_REPLAY'
+  | 'ERR_L2_LIMIT'
+  | 'ERR_L2_UNSUPPORTED'
+  | 'ERR_L2_QUARANTINED'
+  | 'ERR_L2_CLOSED'
+  | 'ERR_L2_INTERNAL';
+
+export const L2_ERROR_CODES: readonly L2ErrorCode[] = [
+  'ERR_L2_BAD_INPUT',
+  'ERR_L2_AUTH_FAILED',
+  'ERR_L2_TIMEOUT',
+  'ERR_L2_TRANSPORT',
+  'ERR_L2_ROTATION',
+  'ERR_L2_INVALID_STATE',
+  'ERR_L2_REPLAY',
+  'ERR_L2_LIMIT',
+  'ERR_L2_UNSUPPORTED',
+  'ERR_L2_QUARANTINED',
+  'ERR_L2_CLOSED',
+  'ERR_L2_INTERNAL',
+];
+
+export class L2Error extends Error {
+  readonly code: L2ErrorCode;
+
+  constructor(code: L2ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'L2Error';
+    this.code = code;
+  }
+}
+
+const KNOWN = new Set<string>(L2_ERROR_CODES);
+
+/** Converts anything thrown by the native addon into an `L2Error` (native errors carry the code). */
+export function toL2Error(err: unknown): L2Error {
+  if (err instanceof L2Error) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (typeof e?.code === 'string' && KNOWN.has(e.code)) return new L2Error(e.code as L2ErrorCode, message);
+  // Argument conversion failures raised by napi-rs itself (wrong JS type) are the caller's bad input.
+  if (e?.code === 'InvalidArg' || e?.code === 'NumberExpected' || e?.code === 'StringExpected' || e?.code === 'ObjectExpected') {
+    return new L2Error('ERR_L2_BAD_INPUT', message);
+  }
+  return new L2Error('ERR_L2_INTERNAL', message, { cause: err });
+}

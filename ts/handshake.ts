@@ -1,0 +1,223 @@
+/**
+ * The hybrid post-quantum handshake and the frame cipher it yields, driven with bytes (SPEC.md
+ * §3–4). Secrets stay in the addon: JS only ever holds handles and public values.
+ */
+import { native } from './native';
+import { guard } from './guard';
+import { L2Error, L2ErrorCode, toL2Error } from './errors';
+import { Identity, didToPublicKey, nativeIdentity } from './identity';
+
+type NativeHandshake = InstanceType<typeof native.Handshake>;
+type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
+
+/** Frame types (authenticated in the header). */
+export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5 } as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Per-frame outcome in `openBatch`. */
+export const FrameStatus = { Ok: 0, AuthFailed: 1, Replay: 2, UnknownEpoch: 3, Limit: 4 } as const;
+export type FrameStatus = (typeof FrameStatus)[keyof typeof FrameStatus];
+
+/** Options of a handshake. */
+export interface HandshakeOptions {
+  /** Initiator only: who the responder must be (a `did:key` or a 32-byte public key). */
+  expectedPeer?: string | Uint8Array;
+  /** The transport's channel-binding value (TLS exporter); both sides must use the same. */
+  channelBinding?: Uint8Array;
+}
+
+/** Usage limits of a frame cipher. */
+export interface FrameCipherOptions {
+  /** Frames after which `rekeyDue` turns true (default 2^32). */
+  rekeyAfter?: number;
+  /** Hard counter limit; sealing at it throws `ERR_L2_LIMIT` (default 2^48). */
+  maxFrames?: number;
+  /** Failed openings after which the receive key is refused (default 2^36). */
+  maxAuthFailures?: number;
+}
+
+/** One opened frame. */
+export interface OpenedFrame {
+  frameType: FrameType;
+  epoch: number;
+  counter: number;
+  data: Buffer;
+}
+
+/** Frames opened in one call. Plaintexts are back to back in `data`. */
+export interface OpenedBatch {
+  /** Plaintexts of the frames that opened, back to back. */
+  data: Buffer;
+  /** End offset of each frame's plaintext in `data`. */
+  ends: Uint32Array;
+  /** Type of each frame. */
+  types: Uint8Array;
+  /** `FrameStatus` of each frame. */
+  status: Uint8Array;
+  /** Input bytes consumed; keep the rest (a partial frame) for the next call. */
+  consumed: number;
+  /** Set when a malformed header stopped the batch: the byte stream cannot be trusted further. */
+  error?: L2Error;
+  /** The plaintexts of the frames that opened, as views into `data` (no copy). */
+  messages(): Buffer[];
+}
+
+function toOptions(options: HandshakeOptions | undefined) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw new L2Error('ERR_L2_BAD_INPUT', 'handshake options must be an object');
+  const { expectedPeer, channelBinding } = options;
+  const peer = typeof expectedPeer === 'string' ? didToPublicKey(expectedPeer) : expectedPeer;
+  return { expectedPeer: peer, channelBinding };
+}
+
+const cipherHandles = new WeakMap<FrameCipher, NativeFrameCipher>();
+
+/** One handshake, initiator or responder. Feed each peer message to `handle`; send its reply. */
+export class Handshake {
+  readonly #hs: NativeHandshake;
+
+  private constructor(hs: NativeHandshake) {
+    this.#hs = hs;
+  }
+
+  /** Starts as initiator; `start()` gives message 1. */
+  static initiator(identity: Identity, options?: HandshakeOptions): Handshake {
+    const id = nativeIdentity(identity);
+    return new Handshake(guard(() => native.Handshake.initiator(id, toOptions(options))));
+  }
+
+  /** Starts as responder, waiting for message 1. */
+  static responder(identity: Identity, options?: HandshakeOptions): Handshake {
+    const id = nativeIdentity(identity);
+    return new Handshake(guard(() => native.Handshake.responder(id, toOptions(options))));
+  }
+
+  /** Message 1 (initiator only, once). */
+  start(): Buffer {
+    return guard(() => this.#hs.start());
+  }
+
+  /** Handles a peer message; returns the reply to send, or `null`. Any failure ends the handshake. */
+  handle(message: Uint8Array): Buffer | null {
+    return guard(() => this.#hs.handle(message));
+  }
+
+  /** True once this side has confirmed the keys. */
+  get isComplete(): boolean {
+    return this.#hs.isComplete;
+  }
+
+  /** The peer's authenticated public key, once complete. */
+  get peerPublicKey(): Buffer | null {
+    return this.#hs.peerPublicKey;
+  }
+
+  /** The peer's `did:key`, once complete. */
+  get peerDid(): string | null {
+    return this.#hs.peerDid;
+  }
+
+  /** Public session identifier (16 bytes), equal on both sides. */
+  get sessionId(): Buffer | null {
+    return this.#hs.sessionId;
+  }
+
+  /** Hash of the whole transcript, equal on both sides. */
+  get transcriptHash(): Buffer | null {
+    return this.#hs.transcriptHash;
+  }
+
+  /** Moves the keys into a frame cipher (once: a second cipher would reuse nonces). */
+  frameCipher(options?: FrameCipherOptions): FrameCipher {
+    return new FrameCipher(guard(() => this.#hs.frameCipher(options)));
+  }
+
+  /** Moves the keys into `cipher` as its next epoch (key rotation); returns the new epoch. */
+  installInto(cipher: FrameCipher): number {
+    const handle = cipher instanceof FrameCipher ? cipherHandles.get(cipher) : undefined;
+    if (!handle) throw new L2Error('ERR_L2_BAD_INPUT', 'installInto expects a FrameCipher');
+    return guard(() => this.#hs.installInto(handle));
+  }
+}
+
+/** Seals and opens the frames of one session. Obtained from `Handshake.frameCipher()`. */
+export class FrameCipher {
+  readonly #c: NativeFrameCipher;
+
+  /** @internal */
+  constructor(cipher: NativeFrameCipher) {
+    this.#c = cipher;
+    cipherHandles.set(this, cipher);
+  }
+
+  /** Seals one message as a frame. */
+  seal(data: Uint8Array, frameType?: FrameType): Buffer {
+    return guard(() => this.#c.seal(data, frameType));
+  }
+
+  /** Opens one frame; throws `ERR_L2_AUTH_FAILED`, `ERR_L2_REPLAY`, `ERR_L2_LIMIT`, `ERR_L2_BAD_INPUT`. */
+  open(frame: Uint8Array): OpenedFrame {
+    return guard(() => this.#c.open(frame)) as OpenedFrame;
+  }
+
+  /** Seals each message; returns the frames back to back. */
+  sealBatch(messages: Uint8Array[], frameType?: FrameType): Buffer {
+    return guard(() => this.#c.sealBatch(messages, frameType));
+  }
+
+  /** Seals messages packed back to back in `data` with their `lengths`: fastest for small messages. */
+  sealPacked(data: Uint8Array, lengths: Uint32Array, frameType?: FrameType): Buffer {
+    return guard(() => this.#c.sealPacked(data, lengths, frameType));
+  }
+
+  /** Opens frames back to back; one status per frame, never throws for a bad frame. */
+  openBatch(frames: Uint8Array): OpenedBatch {
+    const b = guard(() => this.#c.openBatch(frames));
+    const error = b.errorCode
+      ? toL2Error({ code: b.errorCode as L2ErrorCode, message: b.errorMessage ?? 'malformed frame' })
+      : undefined;
+    return {
+      data: b.data,
+      ends: b.ends,
+      types: b.types,
+      status: b.status,
+      consumed: b.consumed,
+      error,
+      messages(): Buffer[] {
+        const out: Buffer[] = [];
+        let start = 0;
+        for (let i = 0; i < b.ends.length; i++) {
+          const end = b.ends[i];
+          if (b.status[i] === FrameStatus.Ok) out.push(b.data.subarray(start, end));
+          start = end;
+        }
+        return out;
+      },
+    };
+  }
+
+  /** Current key epoch. */
+  get epoch(): number {
+    return this.#c.epoch;
+  }
+
+  /** Counter of the next sealed frame. */
+  get sendCounter(): number {
+    return this.#c.sendCounter;
+  }
+
+  /** True once these keys sealed `rekeyAfter` frames. */
+  get rekeyDue(): boolean {
+    return this.#c.rekeyDue;
+  }
+
+  /** True while the previous epoch's frames are still accepted. */
+  get hasPreviousEpoch(): boolean {
+    return this.#c.hasPreviousEpoch;
+  }
+
+  /** Ends the previous epoch's grace period. */
+  retirePreviousEpoch(): void {
+    this.#c.retirePreviousEpoch();
+  }
+}

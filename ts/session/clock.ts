@@ -1,0 +1,90 @@
+/**
+ * Time for the session layer. The state machine never reads a clock: its driver does, through this
+ * interface, so tests swap in `FakeClock` and jump straight to the next deadline.
+ */
+
+/** Cancels a scheduled callback; calling it after the callback ran is harmless. */
+export type Cancel = () => void;
+
+/** Milliseconds and one-shot callbacks. */
+export interface Clock {
+  /** Current time in milliseconds; never goes backwards. */
+  now(): number;
+  /** Runs `callback` once `now() >= at`. */
+  schedule(at: number, callback: () => void): Cancel;
+}
+
+/**
+ * The real clock: wall time that is monotonic within the process (`timeOrigin + performance.now()`),
+ * so audit times read as dates while deadlines never jump with NTP. Timers are unref'd: a session must
+ * not hold the process open after its owner is done with it.
+ */
+export const systemClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  schedule(at, callback) {
+    const handle = setTimeout(callback, Math.max(0, at - systemClock.now()));
+    handle.unref();
+    return () => clearTimeout(handle);
+  },
+};
+
+interface Pending {
+  readonly at: number;
+  readonly order: number;
+  readonly callback: () => void;
+}
+
+/** Virtual time for tests: nothing happens until `advance`/`advanceTo`, which run due callbacks in time order. */
+export class FakeClock implements Clock {
+  private time: number;
+  private pending: Pending[] = [];
+  private counter = 0;
+
+  /** Starts at `start` ms (default 0). */
+  constructor(start = 0) {
+    this.time = start;
+  }
+
+  /** The virtual time. */
+  now(): number {
+    return this.time;
+  }
+
+  /** Queues `callback` for virtual time `at`; callbacks due at the same time run in scheduling order. */
+  schedule(at: number, callback: () => void): Cancel {
+    const entry: Pending = { at, order: this.counter++, callback };
+    this.pending.push(entry);
+    return () => {
+      this.pending = this.pending.filter((p) => p !== entry);
+    };
+  }
+
+  /** Moves time forward by `ms`, running every callback that falls due on the way. */
+  advance(ms: number): void {
+    this.advanceTo(this.time + ms);
+  }
+
+  /** Moves time to `target` (never backwards), running due callbacks at their own times. */
+  advanceTo(target: number): void {
+    for (let next = this.takeDue(target); next; next = this.takeDue(target)) {
+      this.time = Math.max(this.time, next.at);
+      next.callback();
+    }
+    this.time = Math.max(this.time, target);
+  }
+
+  /** Time of the earliest pending callback, or `null`. */
+  nextAt(): number | null {
+    return this.pending.reduce<number | null>((min, p) => (min === null || p.at < min ? p.at : min), null);
+  }
+
+  // The earliest due callback, removed from the queue; ties go to the one scheduled first.
+  private takeDue(target: number): Pending | undefined {
+    let best: Pending | undefined;
+    for (const p of this.pending) {
+      if (p.at <= target && (!best || p.at < best.at || (p.at === best.at && p.order < best.order))) best = p;
+    }
+    if (best) this.pending = this.pending.filter((p) => p !== best);
+    return best;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Exactly-once, in-order delivery across outages, transport switches and rotations. Every data frame
+ * gets a sequence number and stays in the bounded outbound buffer until the peer acknowledges it; the
+ * receiver delivers only the next expected number, so resends are harmless and nothing is reordered.
+ */
+import { L2Error } from '../errors';
+
+/** A message the sender still holds: not yet sent (queued) or sent and not yet acknowledged. */
+export interface Outgoing {
+  readonly seq: number;
+  readonly payload: Uint8Array;
+  sent: boolean;
+}
+
+/** The sender's bounded buffer, ordered by sequence number. */
+export class OutboundBuffer {
+  private items: Outgoing[] = [];
+  private nextSeq = 1;
+  private sentUpTo = 0;
+
+  /** `limit` bounds queued plus unacknowledged messages. */
+  constructor(private readonly limit: number) {}
+
+  /** Messages held (queued or unacknowledged). */
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Whether a sent message is still waiting for its acknowledgement. */
+  get awaitingAck(): boolean {
+    return this.items.some((m) => m.sent);
+  }
+
+  /** Accepts a message with the next sequence number; a full buffer is `ERR_L2_LIMIT`, never a silent drop. */
+  push(payload: Uint8Array): Outgoing {
+    if (this.items.length >= this.limit) {
+      throw new L2Error('ERR_L2_LIMIT', `send queue full: ${this.items.length} of ${this.limit} messages held; retry after delivery`);
+    }
+    const item: Outgoing = { seq: this.nextSeq++, payload, sent: false };
+    this.items.push(item);
+    return item;
+  }
+
+  /** Marks and returns the messages to put on the wire: unsent ones, or with `retransmit` every held one. */
+  takeForSending(retransmit: boolean): Outgoing[] {
+    const out = this.items.filter((m) => retransmit || !m.sent);
+    for (const m of out) {
+      m.sent = true;
+      this.sentUpTo = Math.max(this.sentUpTo, m.seq);
+    }
+    return out;
+  }
+
+  /** Every sent message, for a resend after the acknowledgement timer expired. */
+  unacknowledged(): Outgoing[] {
+    return this.items.filter((m) => m.sent);
+  }
+
+  /**
+   * Drops messages acknowledged by a cumulative `seq`. Returns how many were released, or -1 when the
+   * peer acknowledges something never sent (a confused or lying peer: ignored).
+   */
+  acknowledge(seq: number): number {
+    if (seq > this.sentUpTo) return -1;
+    const before = this.items.length;
+    this.items = this.items.filter((m) => m.seq > seq);
+    return before - this.items.length;
+  }
+
+  /** Empties the buffer and returns what it held, in order, so the caller learns exactly what was not delivered. */
+  drain(): Outgoing[] {
+    const all = this.items;
+    this.items = [];
+    return all;
+  }
+}
+
+/** What the receiver does with a data frame. */
+export type Arrival = 'deliver' | 'duplicate' | 'gap';
+
+/** The receiver's side: the next sequence number it will deliver. */
+export class InboundSequencer {
+  private expected = 1;
+
+  /** The highest sequence number delivered so far (what a cumulative ack reports). */
+  get delivered(): number {
+    return this.expected - 1;
+  }
+
+  /**
+   * Classifies `seq`: the expected one is delivered; an older one was delivered already (a resend or a
+   * replay) and is dropped; a newer one means a frame before it was lost, so it waits for the resend.
+   */
+  accept(seq: number): Arrival {
+    if (seq === this.expected) {
+      this.expected++;
+      return 'deliver';
+    }
+    return seq < this.expected ? 'duplicate' : 'gap';
+  }
+}
