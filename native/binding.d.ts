@@ -9,7 +9,10 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Seals and opens frames for one session. */
+/**
+ * Seals and opens frames for one session. Inputs are borrowed for the call; outputs are
+ * allocated by Node and written in place.
+ */
 export declare class FrameCipher {
   /** Seals one frame (`frameType` defaults to data). */
   seal(data: Uint8Array, frameType?: number | undefined | null): Buffer
@@ -22,7 +25,10 @@ export declare class FrameCipher {
    * to seal many small messages (two arguments cross N-API, whatever the count).
    */
   sealPacked(data: Uint8Array, lengths: Uint32Array, frameType?: number | undefined | null): Buffer
-  /** Opens frames back to back in `frames`, one status per frame. */
+  /**
+   * Opens frames back to back in `frames`, one status per frame. `data` is as long as the
+   * input; the plaintexts fill its first `ends[ends.length - 1]` bytes.
+   */
   openBatch(frames: Uint8Array): OpenedBatch
   /** Current key epoch. */
   get epoch(): number

@@ -4,6 +4,8 @@ use crate::{bad_input, to_js, Code};
 use napi::Result;
 use l2_core::frame::{self, FrameLimits, FrameType};
 use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{BufferSlice, FromNapiValue};
+use napi::Env;
 use napi_derive::napi;
 
 /// Usage limits (defaults: rekeyAfter 2^32, maxFrames 2^48, maxAuthFailures 2^36).
@@ -58,8 +60,8 @@ pub struct OpenedFrame {
 /// Opened batch: plaintexts back to back, with per-frame end offsets, types and statuses
 /// (0 ok, 1 authentication failed, 2 replay, 3 unknown epoch, 4 limit).
 #[napi(object)]
-pub struct OpenedBatch {
-    pub data: Buffer,
+pub struct OpenedBatch<'env> {
+    pub data: BufferSlice<'env>,
     pub ends: Uint32Array,
     pub types: Uint8Array,
     pub status: Uint8Array,
@@ -70,7 +72,21 @@ pub struct OpenedBatch {
     pub error_message: Option<String>,
 }
 
-/// Seals and opens frames for one session.
+/// A JS-owned buffer of `len` bytes that Rust writes into directly (no copy, no finalizer).
+fn js_buffer(env: &Env, len: usize) -> Result<BufferSlice<'_>, Code> {
+    let internal = |what: &str| napi::Error::new(Code("ERR_L2_INTERNAL"), format!("{what} ({len} bytes)"));
+    let (mut data, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: plain N-API call on the current env; both out-pointers are valid locals.
+    let status = unsafe { napi::sys::napi_create_buffer(env.raw(), len, &mut data, &mut value) };
+    if status != napi::sys::Status::napi_ok {
+        return Err(internal("could not allocate a Buffer"));
+    }
+    // SAFETY: `value` is the Buffer just created on this env.
+    unsafe { BufferSlice::from_napi_value(env.raw(), value) }.map_err(|_| internal("could not map a Buffer"))
+}
+
+/// Seals and opens frames for one session. Inputs are borrowed for the call; outputs are
+/// allocated by Node and written in place.
 #[napi]
 pub struct FrameCipher {
     pub(crate) inner: frame::FrameCipher,
@@ -80,14 +96,17 @@ pub struct FrameCipher {
 impl FrameCipher {
     /// Seals one frame (`frameType` defaults to data).
     #[napi(catch_unwind)]
-    pub fn seal(&mut self, data: Uint8Array, frame_type: Option<u32>) -> Result<Buffer, Code> {
-        Ok(self.inner.seal(self::frame_type(frame_type)?, &data).map_err(to_js)?.into())
+    pub fn seal<'env>(&mut self, env: &'env Env, data: &[u8], frame_type: Option<u32>) -> Result<BufferSlice<'env>, Code> {
+        let t = self::frame_type(frame_type)?;
+        let mut out = js_buffer(env, frame::sealed_len(data.len()))?;
+        self.inner.seal_to(t, data, &mut out).map_err(to_js)?;
+        Ok(out)
     }
 
     /// Opens exactly one frame; throws `ERR_L2_AUTH_FAILED`, `ERR_L2_REPLAY`, … on rejection.
     #[napi(catch_unwind)]
-    pub fn open(&mut self, frame: Uint8Array) -> Result<OpenedFrame, Code> {
-        let o = self.inner.open(&frame).map_err(to_js)?;
+    pub fn open(&mut self, frame: &[u8]) -> Result<OpenedFrame, Code> {
+        let o = self.inner.open(frame).map_err(to_js)?;
         Ok(OpenedFrame {
             frame_type: o.header.frame_type as u32,
             epoch: o.header.epoch.into(),
@@ -98,48 +117,51 @@ impl FrameCipher {
 
     /// Seals each message as one frame; returns the frames back to back (ready to write).
     #[napi(catch_unwind)]
-    pub fn seal_batch(&mut self, messages: Vec<Uint8Array>, frame_type: Option<u32>) -> Result<Buffer, Code> {
+    pub fn seal_batch<'env>(&mut self, env: &'env Env, messages: Vec<&[u8]>, frame_type: Option<u32>) -> Result<BufferSlice<'env>, Code> {
         let t = self::frame_type(frame_type)?;
-        let total: usize = messages.iter().map(|m| frame::sealed_len(m.len())).sum();
-        let mut out = Vec::with_capacity(total);
+        let total = messages.iter().map(|m| frame::sealed_len(m.len())).sum();
+        let mut out = js_buffer(env, total)?;
+        let mut at = 0;
         for m in &messages {
-            self.inner.seal_into(t, m, &mut out).map_err(to_js)?;
+            at += self.inner.seal_to(t, m, &mut out[at..]).map_err(to_js)?;
         }
-        Ok(out.into())
+        Ok(out)
     }
 
     /// Seals messages packed back to back in `data`, `lengths[i]` bytes each: the cheapest way
     /// to seal many small messages (two arguments cross N-API, whatever the count).
     #[napi(catch_unwind)]
-    pub fn seal_packed(&mut self, data: Uint8Array, lengths: Uint32Array, frame_type: Option<u32>) -> Result<Buffer, Code> {
+    pub fn seal_packed<'env>(&mut self, env: &'env Env, data: &[u8], lengths: &[u32], frame_type: Option<u32>) -> Result<BufferSlice<'env>, Code> {
         let t = self::frame_type(frame_type)?;
         let sum: u64 = lengths.iter().map(|&l| l as u64).sum();
         if sum != data.len() as u64 {
             return Err(bad_input(format!("lengths add up to {sum} but data has {} bytes", data.len())));
         }
-        let mut out = Vec::with_capacity(data.len() + lengths.len() * frame::OVERHEAD);
-        let mut at = 0usize;
-        for &l in lengths.iter() {
-            let end = at + l as usize;
-            self.inner.seal_into(t, &data[at..end], &mut out).map_err(to_js)?;
-            at = end;
+        let mut out = js_buffer(env, data.len() + lengths.len() * frame::OVERHEAD)?;
+        let (mut from, mut to) = (0usize, 0usize);
+        for &l in lengths {
+            let end = from + l as usize;
+            to += self.inner.seal_to(t, &data[from..end], &mut out[to..]).map_err(to_js)?;
+            from = end;
         }
-        Ok(out.into())
+        Ok(out)
     }
 
-    /// Opens frames back to back in `frames`, one status per frame.
+    /// Opens frames back to back in `frames`, one status per frame. `data` is as long as the
+    /// input; the plaintexts fill its first `ends[ends.length - 1]` bytes.
     #[napi(catch_unwind)]
-    pub fn open_batch(&mut self, frames: Uint8Array) -> OpenedBatch {
-        let b = self.inner.open_batch(&frames);
-        OpenedBatch {
-            data: b.data.into(),
+    pub fn open_batch<'env>(&mut self, env: &'env Env, frames: &[u8]) -> Result<OpenedBatch<'env>, Code> {
+        let mut out = js_buffer(env, frames.len())?;
+        let b = self.inner.open_batch_to(frames, &mut out);
+        Ok(OpenedBatch {
+            data: out,
             ends: Uint32Array::new(b.ends),
             types: Uint8Array::new(b.types),
             status: Uint8Array::new(b.status),
             consumed: b.consumed as u32,
             error_code: b.error.as_ref().map(|e| e.code().to_string()),
             error_message: b.error.as_ref().map(|e| e.to_string()),
-        }
+        })
     }
 
     /// Current key epoch.

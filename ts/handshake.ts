@@ -176,8 +176,10 @@ export class FrameCipher {
     const error = b.errorCode
       ? toL2Error({ code: b.errorCode as L2ErrorCode, message: b.errorMessage ?? 'malformed frame' })
       : undefined;
+    // The addon hands back a buffer as long as the input; the plaintexts fill its start.
+    const data = b.data.subarray(0, b.ends.length > 0 ? b.ends[b.ends.length - 1] : 0);
     return {
-      data: b.data,
+      data,
       ends: b.ends,
       types: b.types,
       status: b.status,
@@ -188,7 +190,7 @@ export class FrameCipher {
         let start = 0;
         for (let i = 0; i < b.ends.length; i++) {
           const end = b.ends[i];
-          if (b.status[i] === FrameStatus.Ok) out.push(b.data.subarray(start, end));
+          if (b.status[i] === FrameStatus.Ok) out.push(data.subarray(start, end));
           start = end;
         }
         return out;

@@ -88,12 +88,11 @@ pub struct Opened {
     pub payload: Vec<u8>,
 }
 
-/// The result of opening a run of concatenated frames.
+/// Where the frames of a batch went: plaintexts are written back to back into the caller's
+/// output buffer; these arrays say which bytes belong to which frame.
 #[derive(Debug, Default)]
 pub struct BatchOpened {
-    /// Plaintexts of the frames that opened, back to back.
-    pub data: Vec<u8>,
-    /// Per frame: end offset of its plaintext in `data` (start = previous end).
+    /// Per frame: end offset of its plaintext in the output (start = previous end).
     pub ends: Vec<u32>,
     /// Per frame: its type byte.
     pub types: Vec<u8>,
@@ -103,6 +102,13 @@ pub struct BatchOpened {
     pub consumed: usize,
     /// Set when a header is malformed: the stream cannot be resynchronised past it.
     pub error: Option<Error>,
+}
+
+impl BatchOpened {
+    /// Bytes of plaintext written to the output.
+    pub fn data_len(&self) -> usize {
+        self.ends.last().map_or(0, |&e| e as usize)
+    }
 }
 
 /// Seals and opens frames for one session.
@@ -159,10 +165,15 @@ impl FrameCipher {
         self.previous = None;
     }
 
-    /// Appends one sealed frame to `out`.
-    pub fn seal_into(&mut self, frame_type: FrameType, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    /// Writes one sealed frame to the start of `out` (at least `sealed_len(plaintext.len())`
+    /// bytes); returns its length. Lets the binding seal straight into a JS-owned buffer.
+    pub fn seal_to(&mut self, frame_type: FrameType, plaintext: &[u8], out: &mut [u8]) -> Result<usize> {
         if plaintext.len() > MAX_PAYLOAD {
             return Err(Error::BadInput(format!("frame payload of {} bytes exceeds {MAX_PAYLOAD}", plaintext.len())));
+        }
+        let wire_len = sealed_len(plaintext.len());
+        if out.len() < wire_len {
+            return Err(Error::BadInput(format!("output buffer of {} bytes, frame needs {wire_len}", out.len())));
         }
         let counter = self.send.next_counter;
         if counter >= self.limits.max_frames {
@@ -170,14 +181,21 @@ impl FrameCipher {
         }
         let header = Header { frame_type, epoch: self.send.epoch, len: plaintext.len() as u32, counter };
         let aad = header.encode();
-        out.reserve(header.wire_len());
-        out.extend_from_slice(&aad);
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let tag = self.send.key.seal_in_place(header.nonce(), &aad, &mut out[start..]);
-        out.extend_from_slice(&tag);
+        let (head, rest) = out.split_at_mut(HEADER_LEN);
+        head.copy_from_slice(&aad);
+        let (body, tail) = rest.split_at_mut(plaintext.len());
+        body.copy_from_slice(plaintext);
+        let tag = self.send.key.seal_in_place(header.nonce(), &aad, body);
+        tail[..TAG_LEN].copy_from_slice(&tag);
         self.send.next_counter = counter + 1;
-        Ok(())
+        Ok(wire_len)
+    }
+
+    /// Appends one sealed frame to `out`.
+    pub fn seal_into(&mut self, frame_type: FrameType, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        out.resize(start + sealed_len(plaintext.len()), 0);
+        self.seal_to(frame_type, plaintext, &mut out[start..]).map(|_| ()).inspect_err(|_| out.truncate(start))
     }
 
     /// One sealed frame.
@@ -199,16 +217,22 @@ impl FrameCipher {
         Ok(Opened { header, payload: body })
     }
 
-    /// Opens the concatenated frames in `input`, one status per frame; stops at a trailing
-    /// partial frame or a malformed header.
-    pub fn open_batch(&mut self, input: &[u8]) -> BatchOpened {
-        let mut out = BatchOpened { data: Vec::with_capacity(input.len()), ..Default::default() };
-        while input.len() - out.consumed >= HEADER_LEN {
-            let rest = &input[out.consumed..];
+    /// Opens the frames back to back in `input`, writing their plaintexts back to back into
+    /// `out` (at least `input.len()` bytes); one status per frame. Stops at a trailing partial
+    /// frame or a malformed header.
+    pub fn open_batch_to(&mut self, input: &[u8], out: &mut [u8]) -> BatchOpened {
+        let mut batch = BatchOpened::default();
+        if out.len() < input.len() {
+            batch.error = Some(Error::BadInput(format!("output buffer of {} bytes, input has {}", out.len(), input.len())));
+            return batch;
+        }
+        let mut written = 0usize;
+        while input.len() - batch.consumed >= HEADER_LEN {
+            let rest = &input[batch.consumed..];
             let header = match Header::decode(rest) {
                 Ok(h) => h,
                 Err(e) => {
-                    out.error = Some(e);
+                    batch.error = Some(e);
                     break;
                 }
             };
@@ -216,24 +240,29 @@ impl FrameCipher {
             if rest.len() < wire_len {
                 break;
             }
-            let start = out.data.len();
-            out.data.extend_from_slice(&rest[HEADER_LEN..wire_len]);
-            let status = match self.open_body(&header, &rest[..HEADER_LEN], &mut out.data[start..]) {
+            let body = &mut out[written..written + wire_len - HEADER_LEN];
+            body.copy_from_slice(&rest[HEADER_LEN..wire_len]);
+            let status = match self.open_body(&header, &rest[..HEADER_LEN], body) {
                 Ok(len) => {
-                    out.data.truncate(start + len);
+                    written += len;
                     FrameStatus::Ok
                 }
-                Err(e) => {
-                    out.data.truncate(start);
-                    FrameStatus::of(&e)
-                }
+                Err(e) => FrameStatus::of(&e),
             };
-            out.ends.push(out.data.len() as u32);
-            out.types.push(header.frame_type as u8);
-            out.status.push(status as u8);
-            out.consumed += wire_len;
+            batch.ends.push(written as u32);
+            batch.types.push(header.frame_type as u8);
+            batch.status.push(status as u8);
+            batch.consumed += wire_len;
         }
-        out
+        batch
+    }
+
+    /// `open_batch_to` into a new vector holding exactly the plaintexts.
+    pub fn open_batch(&mut self, input: &[u8]) -> (Vec<u8>, BatchOpened) {
+        let mut out = vec![0u8; input.len()];
+        let batch = self.open_batch_to(input, &mut out);
+        out.truncate(batch.data_len());
+        (out, batch)
     }
 
     /// Verifies and decrypts `body` (ciphertext‖tag) in place; returns the plaintext length.
@@ -373,10 +402,10 @@ mod tests {
         let dup = wire[..second].to_vec();
         wire.extend_from_slice(&dup); // replay of frame 0
         wire.extend_from_slice(&[1, 1, 0]); // partial header
-        let out = b.open_batch(&wire);
+        let (data, out) = b.open_batch(&wire);
         assert_eq!(out.status, vec![0, 1, 0, 0, 2]);
         assert_eq!(out.ends, vec![3, 3, 6, 9, 9]);
-        assert_eq!(out.data, [[0u8; 3], [2; 3], [3; 3]].concat());
+        assert_eq!(data, [[0u8; 3], [2; 3], [3; 3]].concat());
         assert_eq!(out.consumed, wire.len() - 3);
         assert!(out.error.is_none());
     }
@@ -386,8 +415,25 @@ mod tests {
         let (mut a, mut b) = pair(FrameLimits::default());
         let mut wire = a.seal(FrameType::Data, b"ok").unwrap();
         wire.extend_from_slice(&[1, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let out = b.open_batch(&wire);
+        let (_, out) = b.open_batch(&wire);
         assert_eq!(out.status, vec![0]);
         assert!(matches!(out.error, Some(Error::Malformed { .. })));
+    }
+}
+
+#[cfg(test)]
+mod slice_tests {
+    use super::*;
+
+    #[test]
+    fn seal_to_checks_room_and_counts_nothing_on_failure() {
+        let mut c = FrameCipher::new(&TrafficKeys { send: Zeroizing::new([1; 32]), recv: Zeroizing::new([2; 32]) }, FrameLimits::default());
+        let mut small = [0u8; 20];
+        assert_eq!(c.seal_to(FrameType::Data, b"hello", &mut small).unwrap_err().code(), "ERR_L2_BAD_INPUT");
+        assert_eq!(c.send_counter(), 0);
+        let mut out = Vec::new();
+        c.seal_into(FrameType::Data, b"hello", &mut out).unwrap();
+        assert_eq!(out.len(), sealed_len(5));
+        assert_eq!(c.send_counter(), 1);
     }
 }

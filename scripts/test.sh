@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: cargo tests of every crate, then jest. Prints each runner's own summary
+# and ends with one line totalling both: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+echo "== cargo test (workspace, release)"
+cargo test --release --workspace --color never 2>&1 | tee "$log/cargo"
+cargo_rc=${PIPESTATUS[0]}
+echo "== known-answer vectors (cargo, with counts)"
+cargo test --release -p l2-core --test vectors --color never -- --nocapture 2>&1 | grep -E "cases passed|vectors passed|differential" || true
+
+echo "== jest"
+npx jest --ci --colors=false 2>&1 | tee "$log/jest"
+jest_rc=${PIPESTATUS[0]}
+
+cargo_passed=$(grep -Eo '[0-9]+ passed' "$log/cargo" | awk '{s+=$1} END {print s+0}')
+cargo_failed=$(grep -Eo '[0-9]+ failed' "$log/cargo" | awk '{s+=$1} END {print s+0}')
+jest_line=$(grep -E '^Tests:' "$log/jest" | tail -1)
+jest_passed=$(echo "$jest_line" | grep -Eo '[0-9]+ passed' | awk '{print $1+0}')
+jest_failed=$(echo "$jest_line" | grep -Eo '[0-9]+ failed' | awk '{print $1+0}')
+passed=$((cargo_passed + ${jest_passed:-0}))
+failed=$((cargo_failed + ${jest_failed:-0}))
+# A runner that crashed before reporting counts as a failure, never as silence.
+if [ "$cargo_rc" -ne 0 ] && [ "$cargo_failed" -eq 0 ]; then failed=$((failed + 1)); fi
+if [ "$jest_rc" -ne 0 ] && [ "${jest_failed:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+echo "cargo: ${cargo_passed} passed, ${cargo_failed} failed; jest: ${jest_passed:-0} passed, ${jest_failed:-0} failed"
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
