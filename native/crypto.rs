@@ -40,7 +40,7 @@ pub struct Blake3Options {
     pub context: Option<String>,
 }
 
-fn seed32(seed: Option<Uint8Array>, what: &str) -> Result<zeroize::Zeroizing<[u8; 32]>, Code> {
+fn seed32(seed: Option<&[u8]>, what: &str) -> Result<zeroize::Zeroizing<[u8; 32]>, Code> {
     match seed {
         Some(s) => fixed::<32>(what, &s).map(zeroize::Zeroizing::new),
         None => l2_core::primitives::random::<32>().map(zeroize::Zeroizing::new).map_err(to_js),
@@ -48,84 +48,84 @@ fn seed32(seed: Option<Uint8Array>, what: &str) -> Result<zeroize::Zeroizing<[u8
 }
 
 #[napi(catch_unwind)]
-pub fn mlkem768_keygen(seed: Option<Uint8Array>) -> Result<MlKemKeyPair, Code> {
-    let (ek, dk) = mlkem::keygen(seed.as_deref()).map_err(to_js)?;
+pub fn mlkem768_keygen(seed: Option<&[u8]>) -> Result<MlKemKeyPair, Code> {
+    let (ek, dk) = mlkem::keygen(seed).map_err(to_js)?;
     Ok(MlKemKeyPair { encapsulation_key: ek.to_vec().into(), decapsulation_key: dk.as_bytes().to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn mlkem768_encapsulate(encapsulation_key: Uint8Array, m: Option<Uint8Array>) -> Result<Encapsulation, Code> {
-    let (ct, ss) = mlkem::encapsulate(&encapsulation_key, m.as_deref()).map_err(to_js)?;
+pub fn mlkem768_encapsulate(encapsulation_key: &[u8], m: Option<&[u8]>) -> Result<Encapsulation, Code> {
+    let (ct, ss) = mlkem::encapsulate(&encapsulation_key, m).map_err(to_js)?;
     Ok(Encapsulation { ciphertext: ct.to_vec().into(), shared_secret: ss.to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn mlkem768_decapsulate(ciphertext: Uint8Array, decapsulation_key: Uint8Array) -> Result<Buffer, Code> {
+pub fn mlkem768_decapsulate(ciphertext: &[u8], decapsulation_key: &[u8]) -> Result<Buffer, Code> {
     Ok(mlkem::decapsulate(&ciphertext, &decapsulation_key).map_err(to_js)?.to_vec().into())
 }
 
 #[napi(catch_unwind)]
-pub fn x25519_keygen(seed: Option<Uint8Array>) -> Result<KeyPair, Code> {
+pub fn x25519_keygen(seed: Option<&[u8]>) -> Result<KeyPair, Code> {
     let secret = seed32(seed, "X25519 seed")?;
     Ok(KeyPair { public_key: x25519::public_key(&secret).to_vec().into(), secret_key: secret.to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn x25519_shared_secret(secret_key: Uint8Array, public_key: Uint8Array) -> Result<Buffer, Code> {
+pub fn x25519_shared_secret(secret_key: &[u8], public_key: &[u8]) -> Result<Buffer, Code> {
     let sk = fixed::<32>("X25519 secret key", &secret_key)?;
     let pk = fixed::<32>("X25519 public key", &public_key)?;
     Ok(x25519::shared_secret(&sk, &pk).map_err(to_js)?.to_vec().into())
 }
 
 #[napi(catch_unwind)]
-pub fn ed25519_keygen(seed: Option<Uint8Array>) -> Result<KeyPair, Code> {
+pub fn ed25519_keygen(seed: Option<&[u8]>) -> Result<KeyPair, Code> {
     let secret = seed32(seed, "Ed25519 seed")?;
     Ok(KeyPair { public_key: ed25519::public_key(&secret).to_vec().into(), secret_key: secret.to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn ed25519_sign(secret_key: Uint8Array, message: Uint8Array) -> Result<Buffer, Code> {
+pub fn ed25519_sign(secret_key: &[u8], message: &[u8]) -> Result<Buffer, Code> {
     let sk = zeroize::Zeroizing::new(fixed::<32>("Ed25519 secret key", &secret_key)?);
     Ok(ed25519::sign(&sk, &message).to_vec().into())
 }
 
 /// False for any invalid signature; throws only for a public key or signature of the wrong size.
 #[napi(catch_unwind)]
-pub fn ed25519_verify(public_key: Uint8Array, message: Uint8Array, signature: Uint8Array) -> Result<bool, Code> {
+pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<bool, Code> {
     let pk = fixed::<32>("Ed25519 public key", &public_key)?;
     let sig = fixed::<64>("Ed25519 signature", &signature)?;
     Ok(ed25519::verify(&pk, &message, &sig).is_ok())
 }
 
 #[napi(catch_unwind)]
-pub fn aead_seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Option<Uint8Array>) -> Result<Buffer, Code> {
-    Ok(aead::seal(&key, &nonce, &plaintext, aad.as_deref().unwrap_or_default()).map_err(to_js)?.into())
+pub fn aead_seal(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: Option<&[u8]>) -> Result<Buffer, Code> {
+    Ok(aead::seal(&key, &nonce, &plaintext, aad.unwrap_or_default()).map_err(to_js)?.into())
 }
 
 #[napi(catch_unwind)]
-pub fn aead_open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Option<Uint8Array>) -> Result<Buffer, Code> {
-    Ok(aead::open(&key, &nonce, &sealed, aad.as_deref().unwrap_or_default()).map_err(to_js)?.into())
+pub fn aead_open(key: &[u8], nonce: &[u8], sealed: &[u8], aad: Option<&[u8]>) -> Result<Buffer, Code> {
+    Ok(aead::open(&key, &nonce, &sealed, aad.unwrap_or_default()).map_err(to_js)?.into())
 }
 
 #[napi(catch_unwind)]
-pub fn xwing_keygen(seed: Option<Uint8Array>) -> Result<KeyPair, Code> {
-    let (pk, sk) = xwing::keygen(seed.as_deref()).map_err(to_js)?;
+pub fn xwing_keygen(seed: Option<&[u8]>) -> Result<KeyPair, Code> {
+    let (pk, sk) = xwing::keygen(seed).map_err(to_js)?;
     Ok(KeyPair { public_key: pk.to_vec().into(), secret_key: sk.to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn xwing_encapsulate(public_key: Uint8Array, eseed: Option<Uint8Array>) -> Result<Encapsulation, Code> {
-    let (ct, ss) = xwing::encapsulate(&public_key, eseed.as_deref()).map_err(to_js)?;
+pub fn xwing_encapsulate(public_key: &[u8], eseed: Option<&[u8]>) -> Result<Encapsulation, Code> {
+    let (ct, ss) = xwing::encapsulate(&public_key, eseed).map_err(to_js)?;
     Ok(Encapsulation { ciphertext: ct.to_vec().into(), shared_secret: ss.to_vec().into() })
 }
 
 #[napi(catch_unwind)]
-pub fn xwing_decapsulate(ciphertext: Uint8Array, secret_key: Uint8Array) -> Result<Buffer, Code> {
+pub fn xwing_decapsulate(ciphertext: &[u8], secret_key: &[u8]) -> Result<Buffer, Code> {
     Ok(xwing::decapsulate(&ciphertext, &secret_key).map_err(to_js)?.to_vec().into())
 }
 
 #[napi(catch_unwind)]
-pub fn blake3_hash(data: Uint8Array, options: Option<Blake3Options>) -> Result<Buffer, Code> {
+pub fn blake3_hash(data: &[u8], options: Option<Blake3Options>) -> Result<Buffer, Code> {
     let (length, key, context) = match &options {
         Some(o) => (o.length.map(|l| l as usize), o.key.as_deref(), o.context.as_deref()),
         None => (None, None, None),

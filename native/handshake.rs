@@ -67,7 +67,7 @@ impl Handshake {
 
     /// Handles the peer's message; returns the reply to send, or null when there is none.
     #[napi(catch_unwind)]
-    pub fn handle(&mut self, message: Uint8Array) -> Result<Option<Buffer>, Code> {
+    pub fn handle(&mut self, message: &[u8]) -> Result<Option<Buffer>, Code> {
         Ok(self.inner.handle(&message).map_err(to_js)?.map(Buffer::from))
     }
 

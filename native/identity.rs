@@ -4,7 +4,7 @@ use crate::crypto::fixed;
 use crate::{to_js, Code};
 use napi::Result;
 use l2_core::{did, primitives::ed25519};
-use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 /// An Ed25519 identity. Its seed never leaves Rust unless `exportSeed()` is called.
@@ -23,7 +23,7 @@ impl Identity {
 
     /// The identity of a 32-byte seed.
     #[napi(factory, catch_unwind)]
-    pub fn from_seed(seed: Uint8Array) -> Result<Self, Code> {
+    pub fn from_seed(seed: &[u8]) -> Result<Self, Code> {
         let seed = zeroize::Zeroizing::new(fixed::<32>("identity seed", &seed)?);
         Ok(Self { inner: ed25519::Identity::from_seed(&seed) })
     }
@@ -48,14 +48,14 @@ impl Identity {
 
     /// Ed25519 signature of `message`.
     #[napi(catch_unwind)]
-    pub fn sign(&self, message: Uint8Array) -> Buffer {
+    pub fn sign(&self, message: &[u8]) -> Buffer {
         self.inner.sign(&message).to_vec().into()
     }
 }
 
 /// The `did:key` of a 32-byte Ed25519 public key.
 #[napi(catch_unwind)]
-pub fn did_from_public_key(public_key: Uint8Array) -> Result<String, Code> {
+pub fn did_from_public_key(public_key: &[u8]) -> Result<String, Code> {
     Ok(did::encode(&fixed::<32>("Ed25519 public key", &public_key)?))
 }
 

@@ -6,6 +6,7 @@
  */
 import { native } from './native';
 import { guard } from './guard';
+import { bytes as b, optionalBytes as ob, options, optionalInt, optionalString } from './validate';
 import { FrameCipher, Handshake } from './handshake';
 
 /** A public/secret key pair. */
@@ -38,60 +39,66 @@ export interface Blake3Options {
 /** ML-KEM-768 (FIPS 203). */
 export const mlkem768 = {
   /** Key pair from the 64-byte seed d‖z, or fresh. */
-  keygen: (seed?: Uint8Array): MlKemKeyPair => guard(() => native.mlkem768Keygen(seed)),
+  keygen: (seed?: Uint8Array): MlKemKeyPair => guard(() => native.mlkem768Keygen(ob('seed', seed))),
   /** Encapsulation with explicit 32-byte randomness `m`, or fresh. */
   encapsulate: (encapsulationKey: Uint8Array, m?: Uint8Array): Encapsulation =>
-    guard(() => native.mlkem768Encapsulate(encapsulationKey, m)),
+    guard(() => native.mlkem768Encapsulate(b('encapsulationKey', encapsulationKey), ob('m', m))),
   /** Decapsulation (implicit rejection: a wrong ciphertext yields an unrelated secret). */
   decapsulate: (ciphertext: Uint8Array, decapsulationKey: Uint8Array): Buffer =>
-    guard(() => native.mlkem768Decapsulate(ciphertext, decapsulationKey)),
+    guard(() => native.mlkem768Decapsulate(b('ciphertext', ciphertext), b('decapsulationKey', decapsulationKey))),
 };
 
 /** X25519 (RFC 7748). */
 export const x25519 = {
   /** Key pair from a 32-byte secret, or fresh. */
-  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.x25519Keygen(seed)),
+  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.x25519Keygen(ob('seed', seed))),
   /** The 32-byte shared secret; an all-zero result (low-order key) throws. */
   sharedSecret: (secretKey: Uint8Array, publicKey: Uint8Array): Buffer =>
-    guard(() => native.x25519SharedSecret(secretKey, publicKey)),
+    guard(() => native.x25519SharedSecret(b('secretKey', secretKey), b('publicKey', publicKey))),
 };
 
 /** Ed25519 (RFC 8032), strict verification. */
 export const ed25519 = {
   /** Key pair; `secretKey` is the 32-byte seed. */
-  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.ed25519Keygen(seed)),
+  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.ed25519Keygen(ob('seed', seed))),
   /** 64-byte signature. */
-  sign: (secretKey: Uint8Array, message: Uint8Array): Buffer => guard(() => native.ed25519Sign(secretKey, message)),
+  sign: (secretKey: Uint8Array, message: Uint8Array): Buffer => guard(() => native.ed25519Sign(b('secretKey', secretKey), b('message', message))),
   /** True only for a valid signature. */
   verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
-    guard(() => native.ed25519Verify(publicKey, message, signature)),
+    guard(() => native.ed25519Verify(b('publicKey', publicKey), b('message', message), b('signature', signature))),
 };
 
 /** ChaCha20-Poly1305 (RFC 8439). */
 export const aead = {
   /** ciphertext‖tag. */
   seal: (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer =>
-    guard(() => native.aeadSeal(key, nonce, plaintext, aad)),
+    guard(() => native.aeadSeal(b('key', key), b('nonce', nonce), b('plaintext', plaintext), ob('aad', aad))),
   /** The plaintext, or `ERR_L2_AUTH_FAILED`. */
   open: (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer =>
-    guard(() => native.aeadOpen(key, nonce, sealed, aad)),
+    guard(() => native.aeadOpen(b('key', key), b('nonce', nonce), b('sealed', sealed), ob('aad', aad))),
 };
 
 /** The hybrid KEM: X-Wing (X25519 + ML-KEM-768), byte for byte as draft-connolly-cfrg-xwing-kem. */
 export const hybrid = {
   /** Public key (1216 B) and secret key (the 32-byte seed). */
-  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.xwingKeygen(seed)),
+  keygen: (seed?: Uint8Array): KeyPair => guard(() => native.xwingKeygen(ob('seed', seed))),
   /** Ciphertext (1120 B) and shared secret, with an explicit 64-byte `eseed` or fresh. */
   encapsulate: (publicKey: Uint8Array, eseed?: Uint8Array): Encapsulation =>
-    guard(() => native.xwingEncapsulate(publicKey, eseed)),
+    guard(() => native.xwingEncapsulate(b('publicKey', publicKey), ob('eseed', eseed))),
   /** The shared secret. */
   decapsulate: (ciphertext: Uint8Array, secretKey: Uint8Array): Buffer =>
-    guard(() => native.xwingDecapsulate(ciphertext, secretKey)),
+    guard(() => native.xwingDecapsulate(b('ciphertext', ciphertext), b('secretKey', secretKey))),
 };
 
 /** BLAKE3 hash, keyed hash or key derivation. */
-export function blake3(data: Uint8Array, options?: Blake3Options): Buffer {
-  return guard(() => native.blake3Hash(data, options));
+export function blake3(data: Uint8Array, opts?: Blake3Options): Buffer {
+  const o = options<Blake3Options>('blake3 options', opts, ['length', 'key', 'context']);
+  const checked = o && {
+    length: optionalInt('length', o.length, 1, 1 << 20),
+    key: ob('key', o.key),
+    context: optionalString('context', o.context),
+  };
+  return guard(() => native.blake3Hash(b('data', data), checked));
 }
 
 /** The `crypto` namespace of the package. */

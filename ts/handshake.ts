@@ -6,6 +6,7 @@ import { native } from './native';
 import { guard } from './guard';
 import { L2Error, L2ErrorCode, toL2Error } from './errors';
 import { Identity, didToPublicKey, nativeIdentity } from './identity';
+import { bytes, optionalBytes, options } from './validate';
 
 type NativeHandshake = InstanceType<typeof native.Handshake>;
 type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
@@ -62,13 +63,24 @@ export interface OpenedBatch {
   messages(): Buffer[];
 }
 
-function toOptions(options: HandshakeOptions | undefined) {
-  if (options === undefined || options === null) return undefined;
-  if (typeof options !== 'object') throw new L2Error('ERR_L2_BAD_INPUT', 'handshake options must be an object');
-  const { expectedPeer, channelBinding } = options;
-  const peer = typeof expectedPeer === 'string' ? didToPublicKey(expectedPeer) : expectedPeer;
-  return { expectedPeer: peer, channelBinding };
+function toOptions(opts: HandshakeOptions | undefined) {
+  const o = options<HandshakeOptions>('handshake options', opts, ['expectedPeer', 'channelBinding']);
+  if (!o) return undefined;
+  const peer = typeof o.expectedPeer === 'string' ? didToPublicKey(o.expectedPeer) : optionalBytes('expectedPeer', o.expectedPeer);
+  return { expectedPeer: peer, channelBinding: optionalBytes('channelBinding', o.channelBinding) };
 }
+
+const FRAME_TYPES = new Set<number>(Object.values(FrameType));
+
+function frameType(t: unknown): FrameType | undefined {
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== 'number' || !FRAME_TYPES.has(t)) {
+    throw new L2Error('ERR_L2_BAD_INPUT', `frameType must be one of ${[...FRAME_TYPES].join(', ')}, got ${String(t)}`);
+  }
+  return t as FrameType;
+}
+
+const CIPHER_OPTIONS = ['rekeyAfter', 'maxFrames', 'maxAuthFailures'] as const;
 
 const cipherHandles = new WeakMap<FrameCipher, NativeFrameCipher>();
 
@@ -99,7 +111,7 @@ export class Handshake {
 
   /** Handles a peer message; returns the reply to send, or `null`. Any failure ends the handshake. */
   handle(message: Uint8Array): Buffer | null {
-    return guard(() => this.#hs.handle(message));
+    return guard(() => this.#hs.handle(bytes('message', message)));
   }
 
   /** True once this side has confirmed the keys. */
@@ -128,8 +140,9 @@ export class Handshake {
   }
 
   /** Moves the keys into a frame cipher (once: a second cipher would reuse nonces). */
-  frameCipher(options?: FrameCipherOptions): FrameCipher {
-    return new FrameCipher(guard(() => this.#hs.frameCipher(options)));
+  frameCipher(opts?: FrameCipherOptions): FrameCipher {
+    const o = options<FrameCipherOptions>('frame cipher options', opts, CIPHER_OPTIONS);
+    return new FrameCipher(guard(() => this.#hs.frameCipher(o)));
   }
 
   /** Moves the keys into `cipher` as its next epoch (key rotation); returns the new epoch. */
@@ -151,28 +164,31 @@ export class FrameCipher {
   }
 
   /** Seals one message as a frame. */
-  seal(data: Uint8Array, frameType?: FrameType): Buffer {
-    return guard(() => this.#c.seal(data, frameType));
+  seal(data: Uint8Array, type?: FrameType): Buffer {
+    return guard(() => this.#c.seal(bytes('data', data), frameType(type)));
   }
 
   /** Opens one frame; throws `ERR_L2_AUTH_FAILED`, `ERR_L2_REPLAY`, `ERR_L2_LIMIT`, `ERR_L2_BAD_INPUT`. */
   open(frame: Uint8Array): OpenedFrame {
-    return guard(() => this.#c.open(frame)) as OpenedFrame;
+    return guard(() => this.#c.open(bytes('frame', frame))) as OpenedFrame;
   }
 
   /** Seals each message; returns the frames back to back. */
-  sealBatch(messages: Uint8Array[], frameType?: FrameType): Buffer {
-    return guard(() => this.#c.sealBatch(messages, frameType));
+  sealBatch(messages: Uint8Array[], type?: FrameType): Buffer {
+    if (!Array.isArray(messages)) throw new L2Error('ERR_L2_BAD_INPUT', 'messages must be an array of Uint8Array');
+    messages.forEach((m, i) => bytes(`messages[${i}]`, m));
+    return guard(() => this.#c.sealBatch(messages, frameType(type)));
   }
 
   /** Seals messages packed back to back in `data` with their `lengths`: fastest for small messages. */
-  sealPacked(data: Uint8Array, lengths: Uint32Array, frameType?: FrameType): Buffer {
-    return guard(() => this.#c.sealPacked(data, lengths, frameType));
+  sealPacked(data: Uint8Array, lengths: Uint32Array, type?: FrameType): Buffer {
+    if (!(lengths instanceof Uint32Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'lengths must be a Uint32Array');
+    return guard(() => this.#c.sealPacked(bytes('data', data), lengths, frameType(type)));
   }
 
   /** Opens frames back to back; one status per frame, never throws for a bad frame. */
   openBatch(frames: Uint8Array): OpenedBatch {
-    const b = guard(() => this.#c.openBatch(frames));
+    const b = guard(() => this.#c.openBatch(bytes('frames', frames)));
     const error = b.errorCode
       ? toL2Error({ code: b.errorCode as L2ErrorCode, message: b.errorMessage ?? 'malformed frame' })
       : undefined;

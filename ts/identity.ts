@@ -2,6 +2,7 @@
 import { native } from './native';
 import { guard } from './guard';
 import { L2Error } from './errors';
+import { bytes } from './validate';
 
 type NativeIdentity = InstanceType<typeof native.Identity>;
 const inner = new WeakMap<Identity, NativeIdentity>();
@@ -19,7 +20,7 @@ export class Identity {
 
   /** The identity of a 32-byte seed (as returned by `exportSeed()`). */
   static fromSeed(seed: Uint8Array): Identity {
-    return new Identity(guard(() => native.Identity.fromSeed(seed)));
+    return new Identity(guard(() => native.Identity.fromSeed(bytes('seed', seed))));
   }
 
   /** `did:key:z6Mk…`. */
@@ -39,7 +40,7 @@ export class Identity {
 
   /** Ed25519 signature of `message`. */
   sign(message: Uint8Array): Buffer {
-    return guard(() => nativeIdentity(this).sign(message));
+    return guard(() => nativeIdentity(this).sign(bytes('message', message)));
   }
 
   /** Shows the DID only, never key material. */
@@ -61,10 +62,11 @@ export function nativeIdentity(identity: Identity): NativeIdentity {
 
 /** The `did:key` of a 32-byte Ed25519 public key. */
 export function didFromPublicKey(publicKey: Uint8Array): string {
-  return guard(() => native.didFromPublicKey(publicKey));
+  return guard(() => native.didFromPublicKey(bytes('publicKey', publicKey)));
 }
 
 /** The Ed25519 public key named by a `did:key` (other methods need a resolver). */
 export function didToPublicKey(did: string): Buffer {
+  if (typeof did !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', `did must be a string, got ${typeof did}`);
   return guard(() => native.didToPublicKey(did));
 }
