@@ -157,8 +157,11 @@ export class Handshake {
 export class FrameCipher {
   readonly #c: NativeFrameCipher;
 
-  /** @internal */
+  /** @internal Ciphers come from `Handshake.frameCipher()`. */
   constructor(cipher: NativeFrameCipher) {
+    if (!(cipher instanceof native.FrameCipher)) {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'a FrameCipher is obtained from Handshake.frameCipher()');
+    }
     this.#c = cipher;
     cipherHandles.set(this, cipher);
   }

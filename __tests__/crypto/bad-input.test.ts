@@ -2,7 +2,8 @@
  * Hostile arguments for every exported crypto function: each gives an `L2Error` with a stable
  * code, the process survives, and an unrelated session keeps working.
  */
-import { crypto, Identity, L2Error, didFromPublicKey, didToPublicKey } from '../../ts';
+import { crypto, Identity, didFromPublicKey, didToPublicKey } from '../../ts';
+import { codeOf as anyCode, completedHandshake } from './helpers';
 
 const detached = (() => {
   const ab = new ArrayBuffer(32);
@@ -71,15 +72,14 @@ const table: [string, (arg: unknown) => unknown, boolean][] = [
   ['didFromPublicKey(pk)', (a) => didFromPublicKey(a as Uint8Array), true],
 ];
 
+/** Like `codeOf`, and the message must be ours, naming the argument, not napi-rs's. */
 function codeOf(call: () => unknown): string {
   try {
     call();
   } catch (e) {
-    expect(e).toBeInstanceOf(L2Error);
-    expect((e as L2Error).message).not.toMatch(/\$name|TypedArray info/);
-    return (e as L2Error).code;
+    expect((e as Error).message).not.toMatch(/\$name|TypedArray info/);
   }
-  return 'no error';
+  return anyCode(call);
 }
 
 describe.each(table)('%s', (_name, call, fixedSize) => {
@@ -131,9 +131,7 @@ test('handshake and frame cipher reject hostile options and bytes', () => {
 });
 
 test('after all of the above the process still runs sessions', () => {
-  const i = crypto.Handshake.initiator(Identity.generate());
-  const r = crypto.Handshake.responder(Identity.generate());
-  r.handle(i.handle(r.handle(i.start())!)!);
+  const { i, r } = completedHandshake();
   const [a, b] = [i.frameCipher(), r.frameCipher()];
   expect(b.open(a.seal(Buffer.from('still alive'))).data.toString()).toBe('still alive');
   expect(codeOf(() => a.seal(Buffer.alloc((1 << 24) + 1)))).toBe('ERR_L2_BAD_INPUT');

@@ -1,23 +1,6 @@
 /** The frame cipher (SPEC.md §4): replay window, reordering, forgeries, epochs, limits, batches. */
-import { crypto, Identity, FrameCipher, FrameCipherOptions, FrameStatus, FrameType, L2Error } from '../../ts';
-
-function pair(options?: FrameCipherOptions): [FrameCipher, FrameCipher] {
-  const i = crypto.Handshake.initiator(Identity.generate());
-  const r = crypto.Handshake.responder(Identity.generate());
-  const m2 = r.handle(i.start())!;
-  r.handle(i.handle(m2)!);
-  return [i.frameCipher(options), r.frameCipher(options)];
-}
-
-function code(call: () => unknown): string {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(L2Error);
-    return (e as L2Error).code;
-  }
-  return 'no error';
-}
+import { FrameStatus, FrameType } from '../../ts';
+import { cipherPair as pair, codeOf as code, completedHandshake } from './helpers';
 
 const msg = (n: number) => Buffer.from(`message ${n}`);
 
@@ -69,9 +52,7 @@ test('frame type is authenticated', () => {
 test('epoch switch keeps in-flight frames until the previous epoch is retired', () => {
   const [a, b] = pair();
   const inFlight = [a.seal(msg(1)), a.seal(msg(2))];
-  const i = crypto.Handshake.initiator(Identity.generate());
-  const r = crypto.Handshake.responder(Identity.generate());
-  r.handle(i.handle(r.handle(i.start())!)!);
+  const { i, r } = completedHandshake();
   i.installInto(a);
   r.installInto(b);
   expect(b.open(a.seal(msg(3))).epoch).toBe(1);
@@ -87,9 +68,7 @@ test('the counter limit is hard: sealing stops, rekey is due, new keys resume', 
   expect(a.rekeyDue).toBe(true);
   expect(a.sendCounter).toBe(3);
   expect(code(() => a.seal(msg(3)))).toBe('ERR_L2_LIMIT');
-  const i = crypto.Handshake.initiator(Identity.generate());
-  const r = crypto.Handshake.responder(Identity.generate());
-  r.handle(i.handle(r.handle(i.start())!)!);
+  const { i, r } = completedHandshake();
   i.installInto(a);
   r.installInto(b);
   expect(b.open(a.seal(msg(4))).counter).toBe(0);

@@ -1,20 +1,11 @@
 /** The hybrid handshake driven from TypeScript (SPEC.md §3). */
-import { crypto, Identity, L2Error, FrameCipher } from '../../ts';
+import { crypto, Identity, FrameCipher } from '../../ts';
+import { codeOf as code } from './helpers';
 
 const { Handshake } = crypto;
 const alice = Identity.fromSeed(Buffer.alloc(32, 1));
 const bob = Identity.fromSeed(Buffer.alloc(32, 2));
 const mallory = Identity.fromSeed(Buffer.alloc(32, 3));
-
-function code(call: () => unknown): string {
-  try {
-    call();
-  } catch (e) {
-    expect(e).toBeInstanceOf(L2Error);
-    return (e as L2Error).code;
-  }
-  return 'no error';
-}
 
 /** Runs a handshake, letting `tamper` change message k (0-based) in flight. */
 function run(tamper: (k: number, m: Buffer) => Buffer = (_k, m) => m, cb: [Buffer?, Buffer?] = []) {
