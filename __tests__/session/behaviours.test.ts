@@ -133,6 +133,21 @@ test('4. invalid signature → failed, reason authentication_failed, peer quaran
   expect(alice.handshakes[1]?.kind).toBe('full');
 });
 
+test('4b. an authentication failure during resumption kills the ticket: the retry after quarantine is a full handshake', () => {
+  const clock = new FakeClock();
+  const { alice, bob, link } = establishPair(clock);
+  link.partition();
+  clock.advance(6 * 60 * SECOND);
+  expect(alice.machine.state).toBe('suspended');
+  bob.forgeSignatures = true;
+  link.heal();
+  expect(alice.handshakes.at(-1)?.kind).toBe('resume');
+  clock.advance(2 * LATENCY);
+  expect(alice.audit.at(-1)).toMatchObject({ to: 'failed', reason: 'authentication_failed' });
+  clock.advance(60 * SECOND);
+  expect(alice.handshakes.at(-1)).toMatchObject({ kind: 'full', role: 'initiator' });
+});
+
 test('5. quiet for 30 s → heartbeat sent, answered within 2 s, TTL extended', () => {
   const clock = new FakeClock();
   const { alice, bob } = establishPair(clock);
@@ -204,6 +219,38 @@ test('7. heartbeats missed heartbeatTolerance times → degraded, messages queue
   clock.advance(1);
   expect(alice.audit.at(-1)).toMatchObject({ from: 'suspended', to: 'handshake_initiated', reason: 'retry' });
   expect(alice.handshakes.at(-1)?.kind).toBe('resume');
+});
+
+test('7c. a silent peer that speaks again restores the session; old misses do not count towards the next degrade', () => {
+  const clock = new FakeClock();
+  const { alice, link } = establishPair(clock);
+  const t0 = alice.audit.at(-1)!.time;
+  link.configure({ loss: 1 });
+  clock.advanceTo(t0 + 92 * SECOND);
+  expect(alice.machine.state).toBe('degraded');
+  link.configure({ loss: 0 }); // no link notice: only the peer's next heartbeat shows it is back
+  clock.advanceTo(t0 + 121 * SECOND);
+  expect(alice.audit.at(-1)).toMatchObject({ from: 'degraded', to: 'established', reason: 'link_restored' });
+  const warningsBefore = warnings(alice).length;
+  link.configure({ loss: 1 }); // one more lost heartbeat: a first miss again, not a fourth
+  clock.advance(32 * SECOND);
+  expect(alice.machine.state).toBe('established');
+  expect(warnings(alice).slice(warningsBefore)[0]).toMatchObject({ message: expect.stringContaining('1 of 3 missed') });
+});
+
+test('7d. recovery through the transport\'s link-up also forgets old heartbeat misses', () => {
+  const clock = new FakeClock();
+  const { alice, link } = establishPair(clock);
+  const t0 = alice.audit.at(-1)!.time;
+  link.configure({ loss: 1 });
+  clock.advanceTo(t0 + 92 * SECOND);
+  expect(alice.machine.state).toBe('degraded');
+  link.partition();
+  link.heal(); // the transport reconnected
+  expect(alice.machine.state).toBe('established');
+  clock.advanceTo(t0 + 125 * SECOND); // the next probe is still lost
+  expect(alice.machine.state).toBe('established');
+  expect(warnings(alice).at(-1)).toMatchObject({ message: expect.stringContaining('1 of 3 missed') });
 });
 
 test('7b. link lost > 30 s → degraded, session kept', () => {
@@ -337,11 +384,14 @@ test('11. monotonic counters: a replayed heartbeat or frame is rejected', () => 
   clock.advanceTo(alice.audit.at(-1)!.time + 30 * SECOND + 100); // heartbeat 1 sent and answered
   expect(sentOf(bob, 'heartbeat_ack').map((s) => s.packet)).toContainEqual({ kind: 'heartbeat_ack', counter: 1 });
   const acksBefore = sentOf(bob, 'heartbeat_ack').length;
+  clock.advance(SECOND);
+  const ttlBefore = bob.machine.snapshot.expiresAt;
 
   bob.inject({ kind: 'heartbeat', counter: 1 }); // replayed
   bob.inject({ kind: 'heartbeat', counter: 0 }); // older still
   expect(sentOf(bob, 'heartbeat_ack')).toHaveLength(acksBefore);
   expect(warnings(bob).map((w) => w.code)).toEqual(['ERR_L2_REPLAY', 'ERR_L2_REPLAY']);
+  expect(bob.machine.snapshot.expiresAt).toBe(ttlBefore); // a replay keeps nothing alive
 
   bob.inject({ kind: 'data', seq: 1, payload: bytes('replayed') });
   expect(texts(bob)).toEqual(['once']);

@@ -1,5 +1,5 @@
 /** The pieces under the machine: fake clock, timers, mock transport, wire checks, driver. */
-import { FakeClock } from '../../ts/session/clock';
+import { FakeClock, systemClock } from '../../ts/session/clock';
 import { SessionDriver, type SessionNotice } from '../../ts/session/driver';
 import { SessionMachine } from '../../ts/session/machine';
 import { MockLink, seededRandom } from '../../ts/session/mock-transport';
@@ -107,4 +107,23 @@ test('the driver arms one timer at the next deadline and fires the machine on it
   expect(notices.filter((n) => n.type === 'audit')).toHaveLength(2);
   expect(clock.nextAt()).toBe(6000); // re-armed at the retry
   expect(() => driver.input((m, now) => m.rotate(now))).toThrow(expect.objectContaining({ code: 'ERR_L2_INVALID_STATE' }));
+});
+
+describe('systemClock', () => {
+  afterEach(() => jest.useRealTimers());
+
+  test('fires at the deadline, not before, and a deadline beyond setTimeout\'s range does not fire at once', () => {
+    jest.useFakeTimers();
+    const fired: string[] = [];
+    systemClock.schedule(systemClock.now() + 100, () => fired.push('near'));
+    systemClock.schedule(systemClock.now() + 40 * 86_400_000, () => fired.push('far'));
+    const cancel = systemClock.schedule(systemClock.now() + 50, () => fired.push('cancelled'));
+    cancel();
+    jest.advanceTimersByTime(99);
+    expect(fired).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(fired).toEqual(['near']);
+    jest.advanceTimersByTime(86_400_000);
+    expect(fired).toEqual(['near']);
+  });
 });

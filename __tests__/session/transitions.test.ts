@@ -3,7 +3,7 @@ import { L2Error } from '../../ts/errors';
 import { DEFAULT_CONFIG, parseConfig } from '../../ts/session/config';
 import { SessionMachine } from '../../ts/session/machine';
 import { SESSION_EVENT_TYPES, SESSION_STATES, TRANSITIONS, type SessionEvent, type SessionEventType, type SessionState } from '../../ts/session/states';
-import { backoffDelay, initialSnapshot, transition, type SessionSnapshot } from '../../ts/session/transition';
+import { backoffDelay, initialSnapshot, rotationDueAt, transition, type SessionSnapshot } from '../../ts/session/transition';
 
 // The brief's table, written out independently of the implementation's.
 const BRIEF: readonly [SessionState, SessionState][] = [
@@ -44,6 +44,10 @@ function snapshotIn(state: SessionState): SessionSnapshot {
   const base = initialSnapshot({ sessionId: 's1', peerDid: 'did:key:z6MkPeer', config: DEFAULT_CONFIG, initiator: true, transport: 'quic' });
   return { ...base, state, keyEpoch: 1, kemAt: 0, expiresAt: DEFAULT_CONFIG.ttl, handshake: { kind: 'full', role: 'initiator' } };
 }
+
+test('SESSION_EVENT_TYPES lists every event of the union (SAMPLE is typed to need one of each)', () => {
+  expect(Object.keys(SAMPLE).sort()).toEqual([...SESSION_EVENT_TYPES].sort());
+});
 
 test('the transition table is the brief\'s table plus close from every non-closed state', () => {
   const actual = new Set<string>();
@@ -124,4 +128,11 @@ test('backoff doubles from 1 s and is capped at 30 s', () => {
   expect([1, 2, 3, 4, 5, 6, 7, 100].map((n) => backoffDelay(DEFAULT_CONFIG, n))).toEqual([1, 2, 4, 8, 16, 30, 30, 30].map((s) => s * 1000));
   const custom = parseConfig({ backoff: { initial: '500ms', max: '3s' } });
   expect([1, 2, 3, 4].map((n) => backoffDelay(custom, n))).toEqual([500, 1000, 2000, 3000]);
+});
+
+test('the side that did not open the session rotates one handshake timeout later, so both never start together', () => {
+  const opener = { ...snapshotIn('established'), kemAt: 1000 };
+  expect(rotationDueAt(opener)).toBe(1000 + 23 * 3_600_000);
+  expect(rotationDueAt({ ...opener, initiator: false })).toBe(1000 + 23 * 3_600_000 + 5_000);
+  expect(rotationDueAt({ ...opener, kemAt: null })).toBeNull();
 });

@@ -10,9 +10,17 @@ export type Cancel = () => void;
 export interface Clock {
   /** Current time in milliseconds; never goes backwards. */
   now(): number;
-  /** Runs `callback` once `now() >= at`. */
+  /**
+   * Runs `callback` once, at `at` or later. A deadline beyond setTimeout's range may fire early, so
+   * callers re-check `now()` (the driver does: an early wake-up finds nothing expired and re-arms).
+   */
   schedule(at: number, callback: () => void): Cancel;
 }
+
+// Read once: some test harnesses swap `performance` for a fake without `timeOrigin`.
+const TIME_ORIGIN = performance.timeOrigin;
+// setTimeout's largest delay (2^31 - 1 ms, about 24.8 days).
+const MAX_TIMER_DELAY = 2_147_483_647;
 
 /**
  * The real clock: wall time that is monotonic within the process (`timeOrigin + performance.now()`),
@@ -20,9 +28,11 @@ export interface Clock {
  * not hold the process open after its owner is done with it.
  */
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => TIME_ORIGIN + performance.now(),
   schedule(at, callback) {
-    const handle = setTimeout(callback, Math.max(0, at - systemClock.now()));
+    // Node fires longer delays at once; a clamped timer fires early instead, and the driver just re-arms it.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - systemClock.now()));
+    const handle = setTimeout(callback, delay);
     handle.unref();
     return () => clearTimeout(handle);
   },

@@ -130,9 +130,9 @@ export function parseDuration(value: unknown, field: string): number {
   if (typeof value === 'number') {
     ms = value;
   } else if (typeof value === 'string') {
-    const match = DURATION_RE.exec(value);
-    if (!match) throw bad(field, expected, value);
-    ms = Number(match[1]) * UNITS[match[2]];
+    const [, amount, unit] = DURATION_RE.exec(value) ?? [];
+    if (amount === undefined || unit === undefined) throw bad(field, expected, value);
+    ms = Number(amount) * (UNITS[unit] ?? NaN);
   } else {
     throw bad(field, expected, value);
   }
@@ -160,9 +160,11 @@ function parseBackoff(value: unknown): SessionConfig['backoff'] {
   for (const key of Object.keys(value)) {
     if (key !== 'initial' && key !== 'max') throw bad(`backoff.${key}`, 'no such option (initial, max)', value[key]);
   }
-  const initial = value.initial === undefined ? DEFAULT_CONFIG.backoff.initial : parseDuration(value.initial, 'backoff.initial');
-  const max = value.max === undefined ? DEFAULT_CONFIG.backoff.max : parseDuration(value.max, 'backoff.max');
-  return { initial, max };
+  const { initial, max } = DEFAULT_CONFIG.backoff;
+  return {
+    initial: value.initial === undefined ? initial : parseDuration(value.initial, 'backoff.initial'),
+    max: value.max === undefined ? max : parseDuration(value.max, 'backoff.max'),
+  };
 }
 
 /** Parses caller input (or `undefined` for the defaults) into a frozen `SessionConfig`; throws `ERR_L2_BAD_INPUT`. */
@@ -194,7 +196,9 @@ function relation(ok: boolean, field: string, rule: string): void {
 // Cross-field rules: each keeps a timer from firing after the one it depends on.
 function checkRelations(c: SessionConfig): void {
   relation(c.rotationWindow < c.ttl, 'rotationWindow', `shorter than ttl (${c.ttl} ms)`);
-  relation(c.handshakeTimeout < c.rotationWindow, 'handshakeTimeout', `shorter than rotationWindow (${c.rotationWindow} ms), so a rotation finishes before the TTL`);
-  relation(c.heartbeatTimeout < c.heartbeatInterval, 'heartbeatTimeout', `shorter than heartbeatInterval (${c.heartbeatInterval} ms)`);
+  const rule = `shorter than rotationWindow (${c.rotationWindow} ms): a rotation must end before the TTL`;
+  relation(c.handshakeTimeout < c.rotationWindow, 'handshakeTimeout', rule);
+  const interval = c.heartbeatInterval;
+  relation(c.heartbeatTimeout < interval, 'heartbeatTimeout', `shorter than heartbeatInterval (${interval} ms)`);
   relation(c.backoff.initial <= c.backoff.max, 'backoff.initial', `at most backoff.max (${c.backoff.max} ms)`);
 }

@@ -10,7 +10,7 @@ export type { HandshakeResult, MachineOutput, SessionMachineOptions, StoredSessi
 export { MockEndpoint, MockLink, seededRandom } from './mock-transport';
 export type { MockLinkOptions, MockLinkStats } from './mock-transport';
 export { MockPeer, createPeerPair } from './mock-peer';
-export type { MockHandshakeMessage, MockPacket, PeerPairOptions } from './mock-peer';
+export type { MockHandshakeMessage, MockPacket, PeerPair, PeerPairOptions } from './mock-peer';
 export { SESSION_EVENT_TYPES, SESSION_STATES, SEND_POLICY, TRANSITIONS, nextState } from './states';
 export type {
   HandshakeFailure,

@@ -5,11 +5,27 @@
  */
 import { L2Error, type L2ErrorCode } from '../errors';
 import { parseConfig, type SessionConfig, type SessionConfigInput } from './config';
+import { DataPath } from './data-path';
 import { HeartbeatTracker } from './heartbeat';
-import { InboundSequencer, OutboundBuffer } from './sequencing';
-import { RECEIVES, SEND_POLICY, type HandshakeFailure, type HandshakeKind, type Role, type SessionEvent, type SessionState, type TransportKind } from './states';
+import {
+  RECEIVES,
+  SEND_POLICY,
+  type HandshakeFailure,
+  type HandshakeKind,
+  type Role,
+  type SessionEvent,
+  type SessionState,
+  type TransportKind,
+} from './states';
 import { Timers, type TimerName } from './timers';
-import { canResume, initialSnapshot, transition, type AuditRecord, type SessionSnapshot, type TransitionEffect } from './transition';
+import {
+  canResume,
+  initialSnapshot,
+  transition,
+  type AuditRecord,
+  type SessionSnapshot,
+  type TransitionEffect,
+} from './transition';
 import { checkWireMessage, type WireMessage } from './wire';
 
 /** What the machine asks of its driver, in order. */
@@ -22,10 +38,16 @@ export type MachineOutput =
   | { readonly type: 'quarantine'; readonly peerDid: string; readonly until: number }
   | { readonly type: 'transport_changed'; readonly from: TransportKind; readonly to: TransportKind }
   /** The session closed holding these messages; the peer never acknowledged them (a sent one may still have arrived). */
-  | { readonly type: 'unacknowledged'; readonly messages: readonly { seq: number; data: Uint8Array }[]; readonly reason: string };
+  | {
+      readonly type: 'unacknowledged';
+      readonly messages: readonly { seq: number; data: Uint8Array }[];
+      readonly reason: string;
+    };
 
 /** The crypto port's verdict on a handshake (full, resumption or rotation). */
-export type HandshakeResult = { readonly ok: true; readonly keyEpoch: number } | { readonly ok: false; readonly reason: HandshakeFailure };
+export type HandshakeResult =
+  | { readonly ok: true; readonly keyEpoch: number }
+  | { readonly ok: false; readonly reason: HandshakeFailure };
 
 /** The non-secret half of an exported session; the sealed resumption secret travels beside it. */
 export interface StoredSession {
@@ -52,15 +74,14 @@ export class SessionMachine {
   private snap: SessionSnapshot;
   private readonly timers = new Timers();
   private readonly outbox: MachineOutput[] = [];
-  private readonly outbound: OutboundBuffer;
-  private readonly inbound = new InboundSequencer();
+  private readonly data: DataPath;
   private readonly heartbeats = new HeartbeatTracker();
 
   /** Parses the config (throws `ERR_L2_BAD_INPUT`) and starts in `idle`. */
   constructor(options: SessionMachineOptions) {
     const config = parseConfig(options.config);
     this.snap = initialSnapshot({ ...options, config, transport: options.transport ?? 'quic' });
-    this.outbound = new OutboundBuffer(config.queueLimit);
+    this.data = new DataPath(config, this.timers, (out) => this.outbox.push(out));
   }
 
   /** The current state. */
@@ -80,7 +101,7 @@ export class SessionMachine {
 
   /** Messages held: queued or sent and not yet acknowledged. */
   get held(): number {
-    return this.outbound.size;
+    return this.data.held;
   }
 
   /** The next output, or `undefined` when there is none. */
@@ -114,10 +135,9 @@ export class SessionMachine {
    */
   send(data: Uint8Array, now: number): number {
     if (!(data instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'send(data): data must be a Uint8Array');
-    if (SEND_POLICY[this.snap.state] === 'closed') throw new L2Error('ERR_L2_CLOSED', `session ${this.snap.sessionId} is closed`);
-    const item = this.outbound.push(data);
-    if (SEND_POLICY[this.snap.state] === 'transmit') this.flush(false, now);
-    return item.seq;
+    const policy = SEND_POLICY[this.snap.state];
+    if (policy === 'closed') throw new L2Error('ERR_L2_CLOSED', `session ${this.snap.sessionId} is closed`);
+    return this.data.send(data, policy === 'transmit', now);
   }
 
   /** The exportable, non-secret session state; throws `ERR_L2_INVALID_STATE` before keys exist. */
@@ -131,7 +151,10 @@ export class SessionMachine {
 
   /** The crypto port finished a handshake. */
   handleHandshakeResult(result: HandshakeResult, now: number): void {
-    this.dispatch(result.ok ? { type: 'handshake_succeeded', keyEpoch: result.keyEpoch } : { type: 'handshake_failed', reason: result.reason }, now);
+    const event: SessionEvent = result.ok
+      ? { type: 'handshake_succeeded', keyEpoch: result.keyEpoch }
+      : { type: 'handshake_failed', reason: result.reason };
+    this.dispatch(event, now);
   }
 
   /**
@@ -142,7 +165,9 @@ export class SessionMachine {
     const s = this.snap;
     switch (s.state) {
       case 'idle':
-        if (kind === 'rotation') throw new L2Error('ERR_L2_INVALID_STATE', 'peer asked to rotate keys of a session that was never established');
+        if (kind === 'rotation') {
+          throw new L2Error('ERR_L2_INVALID_STATE', 'peer asked to rotate the keys of a session never established');
+        }
         return this.dispatch({ type: 'peer_hello', kind }, now);
       case 'degraded':
         this.dispatch({ type: 'link_restored' }, now);
@@ -184,21 +209,33 @@ export class SessionMachine {
     }
     // Without live keys nothing from the peer is trusted; it resends held data after re-establishing.
     if (!RECEIVES.has(this.snap.state)) return;
+    if (!this.accept(message, now)) return;
+    // Only a message that passed its checks proves the peer alive: a replay must not restore or extend anything.
     if (this.snap.state === 'degraded') this.dispatch({ type: 'link_restored' }, now);
-    this.touch(now);
+    this.snap = { ...this.snap, expiresAt: now + this.snap.config.ttl };
+    this.timers.set('heartbeat', now + this.snap.config.heartbeatInterval);
+  }
+
+  // Handles one checked message; `false` when it was rejected (replayed, stale, duplicate or confused).
+  private accept(message: WireMessage, now: number): boolean {
     switch (message.kind) {
       case 'heartbeat':
         return this.onPeerHeartbeat(message.counter);
       case 'heartbeat_ack':
         return this.onHeartbeatAnswer(message.counter);
       case 'data':
-        return this.onData(message.seq, message.payload);
+        return this.data.receive(message.seq, message.payload);
       case 'ack':
-        return this.onAck(message.seq, now);
+        if (this.data.acknowledge(message.seq, now)) return true;
+        this.warn('ERR_L2_BAD_INPUT', `ack ${message.seq} ignored: beyond anything sent`);
+        return false;
     }
   }
 
-  /** The transport reports the link down; after `linkLossTimeout` without it coming back the session degrades. */
+  /**
+   * The transport reports the link down; after `linkLossTimeout` without it coming back the session
+   * degrades. Only `established` needs this: every other state already has a timer bounding its wait.
+   */
   handleLinkDown(now: number): void {
     if (this.snap.state === 'established' && this.timers.get('linkLoss') === undefined) {
       this.timers.set('linkLoss', now + this.snap.config.linkLossTimeout);
@@ -211,7 +248,7 @@ export class SessionMachine {
     const state = this.snap.state;
     if (state === 'degraded') this.dispatch({ type: 'link_restored' }, now);
     else if (state === 'suspended') this.retry(now);
-    else if (state === 'established') this.flush(true, now);
+    else if (state === 'established') this.data.flush(true, now);
   }
 
   /**
@@ -225,7 +262,7 @@ export class SessionMachine {
     this.outbox.push({ type: 'transport_changed', from, to: transport });
     this.timers.cancel('linkLoss');
     if (this.snap.state === 'degraded') this.dispatch({ type: 'link_restored' }, now);
-    else if (SEND_POLICY[this.snap.state] === 'transmit') this.flush(true, now);
+    else if (SEND_POLICY[this.snap.state] === 'transmit') this.data.flush(true, now);
   }
 
   /** Fires every timer due at `now`, one at a time in priority order. */
@@ -245,12 +282,14 @@ export class SessionMachine {
       case 'heartbeatAnswer':
         return this.onHeartbeatMissed(now);
       case 'ack':
-        return this.resendUnacknowledged(now);
+        // Outside transmit states the flush on re-establishing resends instead.
+        return SEND_POLICY[state] === 'transmit' ? this.data.resend(now) : undefined;
       case 'linkLoss':
         return state === 'established' ? this.dispatch({ type: 'link_lost' }, now) : undefined;
       case 'rotation':
         // Not established (degraded, say): entering established re-arms it at the original due time.
-        return state === 'established' ? this.dispatch({ type: 'rotate', reason: 'rotation_due', kind: 'rotation' }, now) : undefined;
+        if (state === 'established') this.dispatch({ type: 'rotate', reason: 'rotation_due', kind: 'rotation' }, now);
+        return;
       case 'degraded':
         return this.dispatch({ type: 'degraded_timeout' }, now);
       case 'retry':
@@ -274,53 +313,26 @@ export class SessionMachine {
     const { heartbeatTolerance, heartbeatTimeout } = this.snap.config;
     if (this.snap.state !== 'established') return; // Already degraded, or a rotation whose own timeout decides.
     if (missed >= heartbeatTolerance) return this.dispatch({ type: 'heartbeats_missed' }, now);
-    this.warn('ERR_L2_TIMEOUT', `heartbeat not answered within ${heartbeatTimeout} ms (${missed} of ${heartbeatTolerance} missed)`);
+    const detail = `${missed} of ${heartbeatTolerance} missed`;
+    this.warn('ERR_L2_TIMEOUT', `heartbeat not answered within ${heartbeatTimeout} ms (${detail})`);
   }
 
-  private onPeerHeartbeat(counter: number): void {
-    if (!this.heartbeats.acceptPeer(counter)) return this.warn('ERR_L2_REPLAY', `heartbeat ${counter} rejected: counter already seen`);
+  private onPeerHeartbeat(counter: number): boolean {
+    if (!this.heartbeats.acceptPeer(counter)) {
+      this.warn('ERR_L2_REPLAY', `heartbeat ${counter} rejected: counter already seen`);
+      return false;
+    }
     this.transmit({ kind: 'heartbeat_ack', counter });
+    return true;
   }
 
-  private onHeartbeatAnswer(counter: number): void {
+  private onHeartbeatAnswer(counter: number): boolean {
     if (this.heartbeats.answer(counter) === 'stale') {
-      return this.warn('ERR_L2_REPLAY', `heartbeat answer ${counter} ignored: not the outstanding probe`);
+      this.warn('ERR_L2_REPLAY', `heartbeat answer ${counter} ignored: not the outstanding probe`);
+      return false;
     }
     this.timers.cancel('heartbeatAnswer');
-  }
-
-  // Any authenticated message proves the peer alive: the TTL extends and the quiet timer restarts.
-  private touch(now: number): void {
-    this.snap = { ...this.snap, expiresAt: now + this.snap.config.ttl };
-    this.timers.set('heartbeat', now + this.snap.config.heartbeatInterval);
-  }
-
-  private onData(seq: number, payload: Uint8Array): void {
-    if (this.inbound.accept(seq) === 'deliver') this.outbox.push({ type: 'deliver', seq, data: payload });
-    // Acknowledge duplicates and gaps too: the sender may have lost our last ack, or must resend from here.
-    this.transmit({ kind: 'ack', seq: this.inbound.delivered });
-  }
-
-  private onAck(seq: number, now: number): void {
-    const released = this.outbound.acknowledge(seq);
-    if (released < 0) return this.warn('ERR_L2_BAD_INPUT', `ack ${seq} ignored: beyond anything sent`);
-    if (released > 0) this.armAck(now);
-  }
-
-  private resendUnacknowledged(now: number): void {
-    if (SEND_POLICY[this.snap.state] !== 'transmit') return; // Resent on the flush that follows re-establishing.
-    for (const m of this.outbound.unacknowledged()) this.transmit({ kind: 'data', seq: m.seq, payload: m.payload });
-    this.armAck(now);
-  }
-
-  private flush(retransmit: boolean, now: number): void {
-    for (const m of this.outbound.takeForSending(retransmit)) this.transmit({ kind: 'data', seq: m.seq, payload: m.payload });
-    this.armAck(now);
-  }
-
-  private armAck(now: number): void {
-    if (this.outbound.awaitingAck) this.timers.set('ack', now + this.snap.config.ackTimeout);
-    else this.timers.cancel('ack');
+    return true;
   }
 
   private transmit(message: WireMessage): void {
@@ -348,9 +360,9 @@ export class SessionMachine {
       case 'cancel_timer':
         return this.timers.cancel(effect.timer);
       case 'flush':
-        return this.flush(effect.retransmit, now);
+        return this.data.flush(effect.retransmit, now);
       case 'release_queue': {
-        const messages = this.outbound.drain().map((m) => ({ seq: m.seq, data: m.payload }));
+        const messages = this.data.drain().map((m) => ({ seq: m.seq, data: m.payload }));
         if (messages.length > 0) this.outbox.push({ type: 'unacknowledged', messages, reason: effect.reason });
         return;
       }

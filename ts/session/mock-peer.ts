@@ -118,7 +118,9 @@ export class MockPeer {
         return this.driver.input((m, now) => m.handlePeerHello(packet.handshake, now));
       case 'hs_reply':
         if (role !== 'initiator' || packet.epoch !== this.pendingEpoch) return; // A stale reply to an abandoned attempt.
-        if (packet.forged) return this.driver.input((m, now) => m.handleHandshakeResult({ ok: false, reason: 'authentication_failed' }, now));
+        if (packet.forged) {
+          return this.driver.input((m, now) => m.handleHandshakeResult({ ok: false, reason: 'authentication_failed' }, now));
+        }
         // Confirm first, as a real port does: our first data frames must not overtake the confirmation.
         this.put({ kind: 'hs_confirm', epoch: packet.epoch });
         return this.driver.input((m, now) => m.handleHandshakeResult({ ok: true, keyEpoch: packet.epoch }, now));
@@ -138,8 +140,15 @@ export interface PeerPairOptions {
   readonly bob?: Partial<SessionMachineOptions>;
 }
 
+/** Two peers on one link. */
+export interface PeerPair {
+  readonly alice: MockPeer;
+  readonly bob: MockPeer;
+  readonly link: MockLink<MockPacket>;
+}
+
 /** Alice (who opens the session) and Bob on one mock link. */
-export function createPeerPair(clock: Clock, options: PeerPairOptions = {}): { alice: MockPeer; bob: MockPeer; link: MockLink<MockPacket> } {
+export function createPeerPair(clock: Clock, options: PeerPairOptions = {}): PeerPair {
   const link = new MockLink<MockPacket>(clock, options.link);
   const base = { sessionId: 'session-1', transport: link.kind };
   const alice = new MockPeer({ ...base, peerDid: 'did:key:z6MkBob', initiator: true, ...options.alice }, clock);

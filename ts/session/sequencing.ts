@@ -34,7 +34,8 @@ export class OutboundBuffer {
   /** Accepts a message with the next sequence number; a full buffer is `ERR_L2_LIMIT`, never a silent drop. */
   push(payload: Uint8Array): Outgoing {
     if (this.items.length >= this.limit) {
-      throw new L2Error('ERR_L2_LIMIT', `send queue full: ${this.items.length} of ${this.limit} messages held; retry after delivery`);
+      const held = `${this.items.length} of ${this.limit} messages held`;
+      throw new L2Error('ERR_L2_LIMIT', `send queue full: ${held}; retry once the peer has acknowledged some`);
     }
     const item: Outgoing = { seq: this.nextSeq++, payload, sent: false };
     this.items.push(item);

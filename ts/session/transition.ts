@@ -159,7 +159,9 @@ function handshakeFor(event: SessionEvent): { kind: HandshakeKind; role: Role } 
 }
 
 // Entry actions of each target state: the timers it needs and what its runner must do.
-function enter(s: SessionSnapshot, to: SessionState, event: SessionEvent, now: number, fx: TransitionEffect[]): SessionSnapshot {
+function enter(
+  s: SessionSnapshot, to: SessionState, event: SessionEvent, now: number, fx: TransitionEffect[],
+): SessionSnapshot {
   const set = (timer: TimerName, at: number): void => void fx.push({ type: 'set_timer', timer, at });
   const cancel = (...timers: TimerName[]): void => timers.forEach((timer) => fx.push({ type: 'cancel_timer', timer }));
   switch (to) {
