@@ -84,6 +84,55 @@ export declare class Identity {
   sign(message: Uint8Array): Buffer
 }
 
+/** A channel of messages to one peer over QUIC or μTCP. */
+export declare class TransportLink {
+  /** `'quic'` or `'tcp'`. */
+  get transport(): string
+  /** 32-byte TLS exporter value of the QUIC connection, or null on μTCP (SPEC.md §3.3). */
+  get channelBinding(): Buffer | null
+  get localAddress(): string
+  get peerAddress(): string
+  /**
+   * Sends messages in order (copied before the call returns); waits while the transport's
+   * flow control has no room, so a fast sender is held back instead of buffering without bound.
+   */
+  send(messages: Array<Uint8Array>): Promise<undefined>
+  /**
+   * Waits for at least one message, then returns all that arrived, up to `max` (default
+   * 1024). An empty array means the peer closed its side.
+   */
+  recv(max?: number | undefined | null): Promise<Array<Buffer>>
+  /** Link counters. */
+  stats(): LinkStats
+  /** Graceful close: flushes what was sent, then releases the connection. */
+  close(): Promise<void>
+  /** Immediate close, dropping anything in flight. */
+  abort(): void
+}
+
+/** A listening node: QUIC, μTCP and discovery sockets on one runtime. */
+export declare class TransportNode {
+  /** Binds the node's sockets; resolves when it is listening. */
+  static listen(identity: Identity, options?: ListenOptions | undefined | null): Promise<TransportNode>
+  /** The DID this node announces. */
+  get did(): string
+  /** Listening addresses. */
+  get addresses(): NodeAddresses
+  /**
+   * Dials a peer; with `transport: 'auto'` QUIC is tried first and μTCP takes over when QUIC
+   * cannot connect within `quicTimeoutMs`.
+   */
+  dial(options: DialOptions): Promise<TransportLink>
+  /** The next inbound link; rejects with `ERR_L2_CLOSED` once the node is closed. */
+  accept(): Promise<TransportLink>
+  /** Probes a discovery address; resolves with the verified, signed answer. */
+  discover(address: string, timeoutMs?: number | undefined | null): Promise<DiscoveryAnswer>
+  /** Node counters. */
+  stats(): NodeStats
+  /** Closes every link and socket and stops the node's tasks. */
+  close(): Promise<void>
+}
+
 export declare function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array | undefined | null): Buffer
 
 export declare function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array | undefined | null): Buffer
@@ -100,11 +149,36 @@ export interface Blake3Options {
   context?: string
 }
 
+/** How to reach a peer. */
+export interface DialOptions {
+  /** QUIC address `ip:port`. */
+  quic?: string
+  /** μTCP address `ip:port`. */
+  tcp?: string
+  /** `'auto'` (QUIC, then μTCP), `'quic'` or `'tcp'`; default `'auto'`. */
+  transport?: string
+  /** How long QUIC may take before `'auto'` falls back to μTCP, ms (default 1000). */
+  quicTimeoutMs?: number
+  /** How long μTCP may take, ms (default 5000). */
+  tcpTimeoutMs?: number
+}
+
 /** The `did:key` of a 32-byte Ed25519 public key. */
 export declare function didFromPublicKey(publicKey: Uint8Array): string
 
 /** The Ed25519 public key named by a `did:key`. */
 export declare function didToPublicKey(did: string): Buffer
+
+/** A signed discovery answer. */
+export interface DiscoveryAnswer {
+  did: string
+  publicKey: Buffer
+  quic?: string
+  tcp?: string
+  /** Our address as the answering node saw it. */
+  observed: string
+  from: string
+}
 
 export declare function ed25519Keygen(seed?: Uint8Array | undefined | null): KeyPair
 
@@ -143,6 +217,36 @@ export interface KeyPair {
   secretKey: Buffer
 }
 
+/** Link counters and path estimates. */
+export interface LinkStats {
+  transport: string
+  bytesSent: number
+  bytesReceived: number
+  messagesSent: number
+  messagesReceived: number
+  /** Smoothed RTT in ms (QUIC only). */
+  rttMs?: number
+  /** Congestion window in bytes (QUIC only). */
+  cwnd?: number
+  lostPackets?: number
+}
+
+/** Where and how a node listens. */
+export interface ListenOptions {
+  /** IP address to bind (default 127.0.0.1). */
+  host?: string
+  /** UDP port for QUIC (0 = any free port; omitted = 0). */
+  quicPort?: number
+  /** TCP port for μTCP (0 = any free port; omitted = 0). */
+  tcpPort?: number
+  /** UDP port for discovery (0 = any free port; omitted = 0). */
+  discoveryPort?: number
+  /** Largest transport message accepted, in bytes (default 1 MiB). */
+  maxMessageLen?: number
+  /** QUIC idle timeout in ms (default 30 000). */
+  quicIdleTimeoutMs?: number
+}
+
 export declare function mlkem768Decapsulate(ciphertext: Uint8Array, decapsulationKey: Uint8Array): Buffer
 
 export declare function mlkem768Encapsulate(encapsulationKey: Uint8Array, m?: Uint8Array | undefined | null): Encapsulation
@@ -155,6 +259,24 @@ export interface MlKemKeyPair {
   encapsulationKey: Buffer
   /** 2400-byte decapsulation key (FIPS 203 expanded form). */
   decapsulationKey: Buffer
+}
+
+/** A node's listening addresses (`ip:port`). */
+export interface NodeAddresses {
+  quic?: string
+  tcp?: string
+  discovery?: string
+}
+
+/** Node counters. */
+export interface NodeStats {
+  linksAccepted: number
+  linksDialed: number
+  tcpFallbacks: number
+  probesAnswered: number
+  quicConnections: number
+  /** Dropped inputs by reason (every reason present, zeros included). */
+  dropped: Record<string, number>
 }
 
 /**

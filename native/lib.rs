@@ -7,6 +7,7 @@ mod crypto;
 mod frames;
 mod handshake;
 mod identity;
+mod transport;
 
 /// A stable `L2Error` code, carried as the napi status so JS sees it as `err.code`.
 pub struct Code(&'static str);

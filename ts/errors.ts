@@ -49,6 +49,9 @@ export function toL2Error(err: unknown): L2Error {
   const e = err as { code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (typeof e?.code === 'string' && KNOWN.has(e.code)) return new L2Error(e.code as L2ErrorCode, message);
+  // Async native calls carry the code as a message prefix ("ERR_L2_TIMEOUT: …").
+  const prefixed = /^(ERR_L2_[A-Z_]+): ([\s\S]*)$/.exec(message);
+  if (prefixed && KNOWN.has(prefixed[1])) return new L2Error(prefixed[1] as L2ErrorCode, prefixed[2]);
   // Argument conversion failures raised by napi-rs itself (wrong JS type) are the caller's bad input.
   if (e?.code === 'InvalidArg' || e?.code === 'NumberExpected' || e?.code === 'StringExpected' || e?.code === 'ObjectExpected') {
     return new L2Error('ERR_L2_BAD_INPUT', message);

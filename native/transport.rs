@@ -1,0 +1,337 @@
+//! Transports for JavaScript: a node (QUIC + μTCP + discovery on one tokio runtime) and its
+//! links. A link moves opaque messages; the session layer sends one message per batch of
+//! sealed frames, so one N-API crossing carries many frames each way. Async calls settle
+//! their Promise from the runtime; errors carry the stable code as a `ERR_L2_…: ` prefix
+//! (napi's async path has no custom status), which the TS layer turns into `L2Error.code`.
+
+use crate::identity::Identity;
+use crate::{bad_input, Code};
+use l2_transport as tp;
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::{Env, Result, Status};
+use napi_derive::napi;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn async_err(e: tp::Error) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("{}: {e}", e.code()))
+}
+
+fn addr(what: &str, s: &str) -> std::result::Result<SocketAddr, napi::Error<Code>> {
+    s.parse().map_err(|_| bad_input(format!("{what} must be an IP address and port (\"127.0.0.1:4433\"), got {s:?}")))
+}
+
+fn millis(what: &str, v: Option<f64>, default: Duration) -> std::result::Result<Duration, napi::Error<Code>> {
+    match v {
+        None => Ok(default),
+        Some(ms) if ms.is_finite() && ms > 0.0 && ms <= 86_400_000.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        Some(ms) => Err(bad_input(format!("{what} must be 1..86400000 ms, got {ms}"))),
+    }
+}
+
+/// Where and how a node listens.
+#[napi(object)]
+pub struct ListenOptions {
+    /// IP address to bind (default 127.0.0.1).
+    pub host: Option<String>,
+    /// UDP port for QUIC (0 = any free port; omitted = 0).
+    pub quic_port: Option<u32>,
+    /// TCP port for μTCP (0 = any free port; omitted = 0).
+    pub tcp_port: Option<u32>,
+    /// UDP port for discovery (0 = any free port; omitted = 0).
+    pub discovery_port: Option<u32>,
+    /// Largest transport message accepted, in bytes (default 1 MiB).
+    pub max_message_len: Option<u32>,
+    /// QUIC idle timeout in ms (default 30 000).
+    pub quic_idle_timeout_ms: Option<f64>,
+}
+
+/// How to reach a peer.
+#[napi(object)]
+pub struct DialOptions {
+    /// QUIC address `ip:port`.
+    pub quic: Option<String>,
+    /// μTCP address `ip:port`.
+    pub tcp: Option<String>,
+    /// `'auto'` (QUIC, then μTCP), `'quic'` or `'tcp'`; default `'auto'`.
+    pub transport: Option<String>,
+    /// How long QUIC may take before `'auto'` falls back to μTCP, ms (default 1000).
+    pub quic_timeout_ms: Option<f64>,
+    /// How long μTCP may take, ms (default 5000).
+    pub tcp_timeout_ms: Option<f64>,
+}
+
+/// A node's listening addresses (`ip:port`).
+#[napi(object)]
+pub struct NodeAddresses {
+    pub quic: Option<String>,
+    pub tcp: Option<String>,
+    pub discovery: Option<String>,
+}
+
+/// Node counters.
+#[napi(object)]
+pub struct NodeStats {
+    pub links_accepted: f64,
+    pub links_dialed: f64,
+    pub tcp_fallbacks: f64,
+    pub probes_answered: f64,
+    pub quic_connections: u32,
+    /// Dropped inputs by reason (every reason present, zeros included).
+    pub dropped: std::collections::HashMap<String, f64>,
+}
+
+/// Link counters and path estimates.
+#[napi(object)]
+pub struct LinkStats {
+    pub transport: String,
+    pub bytes_sent: f64,
+    pub bytes_received: f64,
+    pub messages_sent: f64,
+    pub messages_received: f64,
+    /// Smoothed RTT in ms (QUIC only).
+    pub rtt_ms: Option<f64>,
+    /// Congestion window in bytes (QUIC only).
+    pub cwnd: Option<f64>,
+    pub lost_packets: Option<f64>,
+}
+
+/// A signed discovery answer.
+#[napi(object)]
+pub struct DiscoveryAnswer {
+    pub did: String,
+    pub public_key: Buffer,
+    pub quic: Option<String>,
+    pub tcp: Option<String>,
+    /// Our address as the answering node saw it.
+    pub observed: String,
+    pub from: String,
+}
+
+impl From<tp::DiscoveryAnswer> for DiscoveryAnswer {
+    fn from(a: tp::DiscoveryAnswer) -> Self {
+        Self {
+            did: a.did,
+            public_key: a.public_key.to_vec().into(),
+            quic: a.quic.map(|s| s.to_string()),
+            tcp: a.utcp.map(|s| s.to_string()),
+            observed: a.observed.to_string(),
+            from: a.from.to_string(),
+        }
+    }
+}
+
+fn transport_name(kind: tp::TransportKind) -> String {
+    match kind {
+        tp::TransportKind::Quic => "quic".into(),
+        tp::TransportKind::Utcp => "tcp".into(),
+    }
+}
+
+/// A listening node: QUIC, μTCP and discovery sockets on one runtime.
+#[napi]
+pub struct TransportNode {
+    inner: Arc<tp::Node>,
+}
+
+#[napi]
+impl TransportNode {
+    /// Binds the node's sockets; resolves when it is listening.
+    #[napi(ts_return_type = "Promise<TransportNode>", catch_unwind)]
+    pub fn listen<'env>(
+        env: &'env Env,
+        identity: &Identity,
+        options: Option<ListenOptions>,
+    ) -> std::result::Result<PromiseRaw<'env, TransportNode>, napi::Error<Code>> {
+        let seed = identity.inner.seed();
+        let did = l2_core::did::encode(&identity.inner.public_key());
+        let mut config = tp::NodeConfig::loopback(did, *seed);
+        if let Some(o) = options {
+            let host: std::net::IpAddr = match o.host.as_deref() {
+                Some(h) => h.parse().map_err(|_| bad_input(format!("host must be an IP address, got {h:?}")))?,
+                None => std::net::Ipv4Addr::LOCALHOST.into(),
+            };
+            let port = |what: &str, p: Option<u32>| -> std::result::Result<SocketAddr, napi::Error<Code>> {
+                let p = p.unwrap_or(0);
+                let p = u16::try_from(p).map_err(|_| bad_input(format!("{what} must be 0..65535, got {p}")))?;
+                Ok(SocketAddr::new(host, p))
+            };
+            config.quic_bind = Some(port("quicPort", o.quic_port)?);
+            config.utcp_bind = Some(port("tcpPort", o.tcp_port)?);
+            config.discovery_bind = Some(port("discoveryPort", o.discovery_port)?);
+            if let Some(len) = o.max_message_len {
+                config.max_frame_len = len as usize;
+            }
+            config.quic_idle_timeout = millis("quicIdleTimeoutMs", o.quic_idle_timeout_ms, config.quic_idle_timeout)?;
+        }
+        env.spawn_future(async move {
+            let node = tp::Node::bind(config).await.map_err(async_err)?;
+            Ok(TransportNode { inner: Arc::new(node) })
+        })
+        .map_err(|e| napi::Error::new(Code("ERR_L2_INTERNAL"), e.reason.clone()))
+    }
+
+    /// The DID this node announces.
+    #[napi(getter)]
+    pub fn did(&self) -> String {
+        self.inner.did().to_string()
+    }
+
+    /// Listening addresses.
+    #[napi(getter)]
+    pub fn addresses(&self) -> NodeAddresses {
+        NodeAddresses {
+            quic: self.inner.quic_addr().map(|a| a.to_string()),
+            tcp: self.inner.utcp_addr().map(|a| a.to_string()),
+            discovery: self.inner.discovery_addr().map(|a| a.to_string()),
+        }
+    }
+
+    /// Dials a peer; with `transport: 'auto'` QUIC is tried first and μTCP takes over when QUIC
+    /// cannot connect within `quicTimeoutMs`.
+    #[napi(catch_unwind)]
+    pub async fn dial(&self, options: DialOptions) -> Result<TransportLink> {
+        let target = tp::DialTarget {
+            quic: options.quic.as_deref().map(|s| addr("quic", s)).transpose().map_err(to_status)?,
+            utcp: options.tcp.as_deref().map(|s| addr("tcp", s)).transpose().map_err(to_status)?,
+        };
+        let transport = match options.transport.as_deref().unwrap_or("auto") {
+            "auto" => tp::TransportChoice::Auto,
+            "quic" => tp::TransportChoice::Quic,
+            "tcp" => tp::TransportChoice::Utcp,
+            other => return Err(to_status(bad_input(format!("transport must be 'auto', 'quic' or 'tcp', got {other:?}")))),
+        };
+        let d = tp::DialOptions::default();
+        let opts = tp::DialOptions {
+            transport,
+            quic_timeout: millis("quicTimeoutMs", options.quic_timeout_ms, d.quic_timeout).map_err(to_status)?,
+            utcp_timeout: millis("tcpTimeoutMs", options.tcp_timeout_ms, d.utcp_timeout).map_err(to_status)?,
+        };
+        let node = self.inner.clone();
+        let link = node.dial(target, opts).await.map_err(async_err)?;
+        Ok(TransportLink { inner: link })
+    }
+
+    /// The next inbound link; rejects with `ERR_L2_CLOSED` once the node is closed.
+    #[napi(catch_unwind)]
+    pub async fn accept(&self) -> Result<TransportLink> {
+        let node = self.inner.clone();
+        Ok(TransportLink { inner: node.accept().await.map_err(async_err)? })
+    }
+
+    /// Probes a discovery address; resolves with the verified, signed answer.
+    #[napi(catch_unwind)]
+    pub async fn discover(&self, address: String, timeout_ms: Option<f64>) -> Result<DiscoveryAnswer> {
+        let to = addr("address", &address).map_err(to_status)?;
+        let timeout = millis("timeoutMs", timeout_ms, Duration::from_secs(2)).map_err(to_status)?;
+        let node = self.inner.clone();
+        Ok(node.discover(to, timeout).await.map_err(async_err)?.into())
+    }
+
+    /// Node counters.
+    #[napi]
+    pub fn stats(&self) -> NodeStats {
+        let s = self.inner.stats();
+        NodeStats {
+            links_accepted: s.links_accepted as f64,
+            links_dialed: s.links_dialed as f64,
+            tcp_fallbacks: s.utcp_fallbacks as f64,
+            probes_answered: s.probes_answered as f64,
+            quic_connections: s.quic_connections as u32,
+            dropped: s.dropped.iter().map(|(r, n)| (r.as_str().to_string(), *n as f64)).collect(),
+        }
+    }
+
+    /// Closes every link and socket and stops the node's tasks.
+    #[napi(catch_unwind)]
+    pub async fn close(&self) -> Result<()> {
+        let node = self.inner.clone();
+        node.shutdown().await;
+        Ok(())
+    }
+}
+
+fn to_status(e: napi::Error<Code>) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status.0, e.reason))
+}
+
+/// A channel of messages to one peer over QUIC or μTCP.
+#[napi]
+pub struct TransportLink {
+    inner: tp::Link,
+}
+
+#[napi]
+impl TransportLink {
+    /// `'quic'` or `'tcp'`.
+    #[napi(getter)]
+    pub fn transport(&self) -> String {
+        transport_name(self.inner.transport())
+    }
+
+    /// 32-byte TLS exporter value of the QUIC connection, or null on μTCP (SPEC.md §3.3).
+    #[napi(getter)]
+    pub fn channel_binding(&self) -> Option<Buffer> {
+        self.inner.channel_binding().tls_exporter().map(|v| v.to_vec().into())
+    }
+
+    #[napi(getter)]
+    pub fn local_address(&self) -> String {
+        self.inner.local_addr().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn peer_address(&self) -> String {
+        self.inner.peer_addr().to_string()
+    }
+
+    /// Sends messages in order (copied before the call returns); waits while the transport's
+    /// flow control has no room, so a fast sender is held back instead of buffering without bound.
+    #[napi(catch_unwind)]
+    pub fn send<'env>(&self, env: &'env Env, messages: Vec<&[u8]>) -> std::result::Result<PromiseRaw<'env, ()>, napi::Error<Code>> {
+        let owned: Vec<bytes::Bytes> = messages.iter().map(|m| bytes::Bytes::copy_from_slice(m)).collect();
+        let link = self.inner.clone();
+        env.spawn_future(async move { link.send_batch(owned).await.map_err(async_err) })
+            .map_err(|e| napi::Error::new(Code("ERR_L2_INTERNAL"), e.reason.clone()))
+    }
+
+    /// Waits for at least one message, then returns all that arrived, up to `max` (default
+    /// 1024). An empty array means the peer closed its side.
+    #[napi(catch_unwind)]
+    pub async fn recv(&self, max: Option<u32>) -> Result<Vec<Buffer>> {
+        let link = self.inner.clone();
+        let batch = link.recv_batch(max.unwrap_or(1024) as usize).await.map_err(async_err)?;
+        Ok(batch.into_iter().map(|b| Buffer::from(Vec::from(b))).collect())
+    }
+
+    /// Link counters.
+    #[napi]
+    pub fn stats(&self) -> LinkStats {
+        let s = self.inner.stats();
+        LinkStats {
+            transport: transport_name(s.transport),
+            bytes_sent: s.bytes_sent as f64,
+            bytes_received: s.bytes_received as f64,
+            messages_sent: s.frames_sent as f64,
+            messages_received: s.frames_received as f64,
+            rtt_ms: s.rtt.map(|d| d.as_secs_f64() * 1000.0),
+            cwnd: s.cwnd.map(|c| c as f64),
+            lost_packets: s.lost_packets.map(|c| c as f64),
+        }
+    }
+
+    /// Graceful close: flushes what was sent, then releases the connection.
+    #[napi(catch_unwind)]
+    pub async fn close(&self) -> Result<()> {
+        let link = self.inner.clone();
+        link.close().await;
+        Ok(())
+    }
+
+    /// Immediate close, dropping anything in flight.
+    #[napi]
+    pub fn abort(&self) {
+        self.inner.abort();
+    }
+}

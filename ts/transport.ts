@@ -1,0 +1,205 @@
+/**
+ * Transports: a node listening on QUIC (primary), μTCP (fallback) and UDP discovery, and the
+ * links it dials or accepts. A link moves whole messages in order; the session layer sends one
+ * message per batch of sealed frames. Sockets, QUIC and timers live in Rust (one tokio runtime).
+ */
+import { native } from './native';
+import { guard } from './guard';
+import { L2Error, toL2Error } from './errors';
+import { Identity, nativeIdentity } from './identity';
+import { bytes, options, optionalInt } from './validate';
+
+type NativeNode = InstanceType<typeof native.TransportNode>;
+type NativeLink = InstanceType<typeof native.TransportLink>;
+
+/** Which transport a link runs on. */
+export type TransportName = 'quic' | 'tcp';
+
+/** Listening addresses as `ip:port`. */
+export interface TransportAddresses {
+  quic?: string;
+  tcp?: string;
+  discovery?: string;
+}
+
+/** Where a transport node listens (ports 0 or omitted: any free port). */
+export interface TransportListenOptions {
+  host?: string;
+  quicPort?: number;
+  tcpPort?: number;
+  discoveryPort?: number;
+  /** Largest message accepted from a peer, bytes (default 1 MiB). */
+  maxMessageLen?: number;
+  /** QUIC idle timeout, ms (default 30 000). */
+  quicIdleTimeoutMs?: number;
+}
+
+/** How to dial. */
+export interface DialOptions {
+  quic?: string;
+  tcp?: string;
+  /** `'auto'` (default): QUIC, then μTCP if QUIC cannot connect within `quicTimeoutMs`. */
+  transport?: 'auto' | TransportName;
+  quicTimeoutMs?: number;
+  tcpTimeoutMs?: number;
+}
+
+/** Link counters. RTT and congestion window are QUIC's own estimates. */
+export interface LinkStats {
+  transport: string;
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+  rttMs?: number;
+  cwnd?: number;
+  lostPackets?: number;
+}
+
+/** Node counters, including inputs dropped by reason. */
+export interface TransportNodeStats {
+  linksAccepted: number;
+  linksDialed: number;
+  tcpFallbacks: number;
+  probesAnswered: number;
+  quicConnections: number;
+  dropped: Record<string, number>;
+}
+
+/** A signed discovery answer. */
+export interface DiscoveryAnswer {
+  did: string;
+  publicKey: Buffer;
+  quic?: string;
+  tcp?: string;
+  /** Our address as the answering node saw it. */
+  observed: string;
+  from: string;
+}
+
+async function settle<T>(p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    throw toL2Error(err);
+  }
+}
+
+/** A channel of whole messages to one peer. */
+export class Link {
+  readonly #link: NativeLink;
+
+  /** @internal */
+  constructor(link: NativeLink) {
+    this.#link = link;
+  }
+
+  /** `'quic'` or `'tcp'`. */
+  get transport(): TransportName {
+    return this.#link.transport as TransportName;
+  }
+
+  /** The QUIC connection's TLS exporter value (32 bytes), or null on μTCP. */
+  get channelBinding(): Buffer | null {
+    return this.#link.channelBinding;
+  }
+
+  get localAddress(): string {
+    return this.#link.localAddress;
+  }
+
+  get peerAddress(): string {
+    return this.#link.peerAddress;
+  }
+
+  /** Sends messages in order; resolves once they are handed to the transport (waits for flow control). */
+  send(messages: Uint8Array[]): Promise<void> {
+    if (!Array.isArray(messages)) return Promise.reject(new L2Error('ERR_L2_BAD_INPUT', 'messages must be an array'));
+    try {
+      messages.forEach((m, i) => bytes(`messages[${i}]`, m));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return settle(() => guard(() => this.#link.send(messages)));
+  }
+
+  /** Resolves with every message that has arrived (at least one, at most `max`); `[]` when the peer closed. */
+  recv(max?: number): Promise<Buffer[]> {
+    return settle(() => this.#link.recv(optionalInt('max', max, 1, 1 << 20)));
+  }
+
+  /** Counters. */
+  stats(): LinkStats {
+    return this.#link.stats() as LinkStats;
+  }
+
+  /** Graceful close: what was sent is delivered first. */
+  close(): Promise<void> {
+    return settle(() => this.#link.close());
+  }
+
+  /** Immediate close. */
+  abort(): void {
+    this.#link.abort();
+  }
+}
+
+/** A node listening on QUIC, μTCP and discovery. */
+export class TransportNode {
+  readonly #node: NativeNode;
+
+  private constructor(node: NativeNode) {
+    this.#node = node;
+  }
+
+  /** Binds the sockets (ports 0: any free port). */
+  static async listen(identity: Identity, opts?: TransportListenOptions): Promise<TransportNode> {
+    const o = options<TransportListenOptions>('listen options', opts, [
+      'host', 'quicPort', 'tcpPort', 'discoveryPort', 'maxMessageLen', 'quicIdleTimeoutMs',
+    ]);
+    if (o) {
+      for (const k of ['quicPort', 'tcpPort', 'discoveryPort'] as const) optionalInt(k, o[k], 0, 65535);
+      optionalInt('maxMessageLen', o.maxMessageLen, 1, 2 ** 32 - 1);
+    }
+    const id = nativeIdentity(identity);
+    return new TransportNode(await settle(() => guard(() => native.TransportNode.listen(id, o))));
+  }
+
+  /** The DID announced by discovery. */
+  get did(): string {
+    return this.#node.did;
+  }
+
+  /** Listening addresses. */
+  get addresses(): TransportAddresses {
+    const a = this.#node.addresses;
+    return { quic: a.quic ?? undefined, tcp: a.tcp ?? undefined, discovery: a.discovery ?? undefined };
+  }
+
+  /** Dials a peer. */
+  async dial(opts: DialOptions): Promise<Link> {
+    const o = options<DialOptions>('dial options', opts, ['quic', 'tcp', 'transport', 'quicTimeoutMs', 'tcpTimeoutMs']);
+    if (!o || (!o.quic && !o.tcp)) throw new L2Error('ERR_L2_BAD_INPUT', 'dial needs a quic or tcp address');
+    return new Link(await settle(() => this.#node.dial(o)));
+  }
+
+  /** The next inbound link; rejects with `ERR_L2_CLOSED` after `close()`. */
+  async accept(): Promise<Link> {
+    return new Link(await settle(() => this.#node.accept()));
+  }
+
+  /** Asks the discovery service at `address` who is there. */
+  discover(address: string, timeoutMs?: number): Promise<DiscoveryAnswer> {
+    return settle(() => this.#node.discover(address, timeoutMs)) as Promise<DiscoveryAnswer>;
+  }
+
+  /** Counters. */
+  stats(): TransportNodeStats {
+    return this.#node.stats();
+  }
+
+  /** Closes every link and socket; afterwards nothing keeps the process alive. */
+  close(): Promise<void> {
+    return settle(() => this.#node.close());
+  }
+}
