@@ -14,6 +14,7 @@ export type L2ErrorCode =
   | 'ERR_L2_UNSUPPORTED'
   | 'ERR_L2_QUARANTINED'
   | 'ERR_L2_CLOSED'
+  | 'ERR_L2_ABORTED'
   | 'ERR_L2_INTERNAL';
 
 export const L2_ERROR_CODES: readonly L2ErrorCode[] = [
@@ -28,6 +29,7 @@ export const L2_ERROR_CODES: readonly L2ErrorCode[] = [
   'ERR_L2_UNSUPPORTED',
   'ERR_L2_QUARANTINED',
   'ERR_L2_CLOSED',
+  'ERR_L2_ABORTED',
   'ERR_L2_INTERNAL',
 ];
 

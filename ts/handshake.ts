@@ -12,7 +12,7 @@ type NativeHandshake = InstanceType<typeof native.Handshake>;
 type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
 
 /** Frame types (authenticated in the header). */
-export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5 } as const;
+export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5, Ack: 6 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Per-frame outcome in `openBatch`. */

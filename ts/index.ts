@@ -9,3 +9,11 @@ export type { KeyPair, Encapsulation, MlKemKeyPair, Blake3Options } from './cryp
 export { Identity, didFromPublicKey, didToPublicKey } from './identity';
 export { Handshake, FrameCipher, FrameType, FrameStatus } from './handshake';
 export type { HandshakeOptions, FrameCipherOptions, OpenedFrame, OpenedBatch } from './handshake';
+export { TransportNode, Link } from './transport';
+export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats, TransportNodeStats, DiscoveryAnswer, TransportName } from './transport';
+export { Node, MemoryResolver } from './api/node';
+export type { NodeOptions, EstablishOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
+export { Session } from './api/session';
+export type { SessionEvents, StateChange, SessionWarning } from './api/session';
+export { FakeClock, systemClock, parseConfig } from './session';
+export type { Clock, SessionConfig, SessionConfigInput, SessionState, AuditRecord } from './session';

@@ -42,6 +42,8 @@ pub enum FrameType {
     Rotate = 4,
     /// Orderly close.
     Close = 5,
+    /// Cumulative acknowledgement of data frames (session layer).
+    Ack = 6,
 }
 
 impl TryFrom<u8> for FrameType {
@@ -54,6 +56,7 @@ impl TryFrom<u8> for FrameType {
             3 => FrameType::HeartbeatAck,
             4 => FrameType::Rotate,
             5 => FrameType::Close,
+            6 => FrameType::Ack,
             _ => return Err(Error::Malformed { what: "frame header", reason: "unknown frame type" }),
         })
     }

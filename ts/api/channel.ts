@@ -1,0 +1,198 @@
+/**
+ * A channel: one transport link plus the frame cipher of the session riding on it. Outgoing
+ * frames are queued as plaintext and sealed in one batch per flush (one N-API call per frame type
+ * run, one link send per flush); inbound messages are opened a whole batch at a time.
+ */
+import { L2Error } from '../errors';
+import { FrameCipher, FrameStatus, FrameType, Handshake } from '../handshake';
+import { Link } from '../transport';
+
+/** A frame waiting to be sealed: its type and a writer of its payload. */
+interface Pending {
+  readonly type: FrameType;
+  readonly length: number;
+  write(out: Buffer, at: number): void;
+}
+
+/** One opened frame handed to the session. */
+export interface InboundFrame {
+  readonly type: number;
+  readonly payload: Buffer;
+}
+
+/** Largest batch of sealed frames sent as one transport message (the transport's default limit is 1 MiB). */
+const MAX_SEND = 512 * 1024;
+
+export class Channel {
+  private pending: Pending[] = [];
+  private sealed: Buffer[] = [];
+  private sealedBytes = 0;
+  private sending: Promise<void> = Promise.resolve();
+  private flushQueued = false;
+  private closed = false;
+
+  constructor(
+    readonly link: Link,
+    private readonly cipher: FrameCipher,
+  ) {}
+
+  /** Current key epoch of the cipher. */
+  get epoch(): number {
+    return this.cipher.epoch;
+  }
+
+  /** Queues a frame; it is sealed and sent with the next flush (this tick). */
+  enqueue(type: FrameType, length: number, write: (out: Buffer, at: number) => void): void {
+    this.pending.push({ type, length, write });
+    this.scheduleFlush();
+  }
+
+  /** Seals what is queued under the current keys (before a key change, so nothing is sealed under the wrong epoch). */
+  sealPending(): void {
+    let start = 0;
+    const queue = this.pending;
+    this.pending = [];
+    while (start < queue.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < queue.length && queue[end].type === queue[start].type) bytes += queue[end++].length;
+      const data = Buffer.allocUnsafe(bytes);
+      const lengths = new Uint32Array(end - start);
+      let at = 0;
+      for (let k = start; k < end; k++) {
+        queue[k].write(data, at);
+        lengths[k - start] = queue[k].length;
+        at += queue[k].length;
+      }
+      const frames = this.cipher.sealPacked(data, lengths, queue[start].type);
+      this.sealed.push(frames);
+      this.sealedBytes += frames.length;
+      start = end;
+    }
+  }
+
+  /**
+   * Moves a completed rotation handshake's keys in as the next epoch, after sealing what was queued
+   * under the old one. Frames of the previous epoch still open for `graceMs` (SPEC.md §4.4).
+   */
+  install(handshake: Handshake, graceMs: number): number {
+    this.sealPending();
+    this.scheduleFlush();
+    const epoch = handshake.installInto(this.cipher);
+    const timer = setTimeout(() => {
+      if (this.cipher.epoch === epoch) this.cipher.retirePreviousEpoch();
+    }, graceMs);
+    timer.unref();
+    return epoch;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued || this.closed) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** Seals and sends everything queued; sends run one after another, so order holds. */
+  flush(): Promise<void> {
+    this.sealPending();
+    if (this.sealed.length === 0 || this.closed) return this.sending;
+    const batches = this.takeSealed();
+    this.sending = this.sending.then(() => this.link.send(batches));
+    // A failed send is seen by the read loop as a dead link; the session resends what was unacknowledged.
+    this.sending.catch(() => undefined);
+    return this.sending;
+  }
+
+  // Groups sealed frames into messages of at most MAX_SEND bytes (frames never split).
+  private takeSealed(): Buffer[] {
+    const out: Buffer[] = [];
+    let group: Buffer[] = [];
+    let size = 0;
+    for (const b of this.sealed) {
+      if (size > 0 && size + b.length > MAX_SEND) {
+        out.push(Buffer.concat(group, size));
+        group = [];
+        size = 0;
+      }
+      group.push(b);
+      size += b.length;
+    }
+    if (size > 0) out.push(Buffer.concat(group, size));
+    this.sealed = [];
+    this.sealedBytes = 0;
+    return out;
+  }
+
+  /**
+   * Reads until the link ends: opens each message as a batch of frames and hands every frame that
+   * opened to `onFrames` (one call per transport message). Resolves when the link ends for any reason.
+   */
+  async readLoop(first: Buffer[], onFrames: (frames: InboundFrame[]) => void): Promise<void> {
+    let backlog = first;
+    for (;;) {
+      for (const message of backlog) onFrames(this.open(message));
+      if (this.closed) return;
+      try {
+        backlog = await this.link.recv();
+      } catch {
+        return;
+      }
+      if (backlog.length === 0) return;
+    }
+  }
+
+  private open(message: Buffer): InboundFrame[] {
+    const batch = this.cipher.openBatch(message);
+    if (batch.error || batch.consumed !== message.length) {
+      // A transport message always holds whole frames; anything else means a broken or hostile peer.
+      this.link.abort();
+      return [];
+    }
+    const frames: InboundFrame[] = [];
+    let start = 0;
+    for (let k = 0; k < batch.ends.length; k++) {
+      const end = batch.ends[k];
+      if (batch.status[k] === FrameStatus.Ok) {
+        frames.push({ type: batch.types[k], payload: batch.data.subarray(start, end) });
+      }
+      start = end;
+    }
+    return frames;
+  }
+
+  /** Sends what is queued, then closes the link gracefully. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    this.closed = true;
+    await this.link.close().catch(() => undefined);
+  }
+
+  /** Drops the link at once. */
+  abort(): void {
+    this.closed = true;
+    this.link.abort();
+  }
+
+  /** True once closed or aborted here. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** Waits for the next transport message, at most `timeoutMs`. Extra messages that came with it are returned too. */
+export async function nextMessages(link: Link, timeoutMs: number): Promise<Buffer[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new L2Error('ERR_L2_TIMEOUT', `no handshake message within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const batch = await Promise.race([link.recv(), timeout]);
+    if (batch.length === 0) throw new L2Error('ERR_L2_TRANSPORT', 'the link closed during the handshake');
+    return batch;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The public `Node`: listens on QUIC, μTCP and discovery, establishes sessions to peers named by
+ * DIDs, accepts theirs, and keeps the node-wide state (quarantine, audit sink, session table).
+ */
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { L2Error, toL2Error } from '../errors';
+import { Handshake } from '../handshake';
+import { Identity, didToPublicKey } from '../identity';
+import { systemClock } from '../session';
+import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
+import { parseConfig } from '../session';
+import { DialOptions, Link, TransportAddresses, TransportNode } from '../transport';
+import { options as checkOptions, optionalInt } from '../validate';
+import { Channel, nextMessages } from './channel';
+import { Connected, Session, SessionHost } from './session';
+
+/** Addresses of a peer, `ip:port`, as in `node.addresses`. */
+export interface PeerAddresses {
+  quic?: string;
+  tcp?: string;
+}
+
+/** What a resolver knows about a DID. */
+export interface ResolvedPeer {
+  /** 32-byte Ed25519 public key. */
+  publicKey: Uint8Array;
+  addresses?: PeerAddresses;
+}
+
+/** Turns DIDs of other methods (did:morpheus, did:libertaria, …) into keys and addresses. */
+export interface Resolver {
+  resolve(did: string): ResolvedPeer | undefined | Promise<ResolvedPeer | undefined>;
+}
+
+/** A resolver backed by a map, for tests and static configurations. */
+export class MemoryResolver implements Resolver {
+  readonly #peers = new Map<string, ResolvedPeer>();
+
+  /** Records what `did` resolves to. */
+  set(did: string, peer: ResolvedPeer): this {
+    this.#peers.set(did, peer);
+    return this;
+  }
+
+  resolve(did: string): ResolvedPeer | undefined {
+    return this.#peers.get(did);
+  }
+}
+
+/** Where audit records go: a function, or the path of a JSON-lines file. */
+export type AuditSink = ((record: AuditRecord) => void) | string;
+
+/** Options of `Node.listen`. */
+export interface NodeOptions {
+  identity: Identity;
+  /** IP address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Ports; 0 or omitted picks a free one. */
+  quicPort?: number;
+  tcpPort?: number;
+  discoveryPort?: number;
+  resolver?: Resolver;
+  /** Session configuration for every session of this node (per-session overrides in `establish`). */
+  config?: SessionConfigInput;
+  audit?: AuditSink;
+  /** Time source (tests inject a fake one). */
+  clock?: Clock;
+  /** QUIC idle timeout in ms: how fast a silent QUIC path is declared dead (default 30 000). */
+  quicIdleTimeout?: number;
+}
+
+/** Options of `node.establish`. */
+export interface EstablishOptions {
+  addresses?: PeerAddresses;
+  transport?: 'auto' | TransportKind;
+  config?: SessionConfigInput;
+  /** How long QUIC may take before `'auto'` falls back to μTCP, ms (default 1000). */
+  quicTimeout?: number;
+}
+
+/** Events of a `Node`. */
+export interface NodeEvents {
+  session: [Session];
+  error: [L2Error];
+}
+
+const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout'] as const;
+const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout'] as const;
+
+interface Route {
+  readonly peerKey: Buffer;
+  readonly dial: DialOptions;
+  readonly handshakeTimeout: number;
+}
+
+/** A peer-to-peer node. */
+export class Node extends EventEmitter<NodeEvents> {
+  readonly #transport: TransportNode;
+  readonly #identity: Identity;
+  readonly #resolver?: Resolver;
+  readonly #config?: SessionConfigInput;
+  readonly #clock: Clock;
+  readonly #audit: (record: AuditRecord) => void;
+  readonly #quarantined = new Map<string, number>();
+  readonly #sessions = new Set<Session>();
+  readonly #routes = new WeakMap<Session, Route>();
+  readonly #host: SessionHost;
+  #closing = false;
+  readonly #accepting: Promise<void>;
+
+  private constructor(transport: TransportNode, o: NodeOptions) {
+    super();
+    this.#transport = transport;
+    this.#identity = o.identity;
+    this.#resolver = o.resolver;
+    this.#config = o.config;
+    this.#clock = o.clock ?? systemClock;
+    const sink = o.audit;
+    this.#audit = typeof sink === 'string' ? (r) => fs.appendFileSync(sink, `${JSON.stringify(r)}\n`) : sink ?? (() => undefined);
+    this.#host = {
+      identity: o.identity,
+      clock: this.#clock,
+      audit: (record) => this.#audit(record),
+      quarantine: (peerDid, until) => this.#quarantined.set(peerDid, until),
+      connect: (session) => this.#connect(session),
+      closed: (session) => this.#sessions.delete(session),
+    };
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /** Binds QUIC, μTCP and discovery and starts accepting sessions. */
+  static async listen(opts: NodeOptions): Promise<Node> {
+    const o = checkOptions<NodeOptions>('Node.listen options', opts, NODE_OPTIONS);
+    if (!o || !(o.identity instanceof Identity)) throw new L2Error('ERR_L2_BAD_INPUT', 'Node.listen needs an identity (Identity.generate())');
+    if (o.config !== undefined) parseConfig(o.config);
+    if (typeof o.audit !== 'undefined' && typeof o.audit !== 'function' && typeof o.audit !== 'string') {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'audit must be a function or a file path');
+    }
+    const transport = await TransportNode.listen(o.identity, {
+      host: o.host,
+      quicPort: o.quicPort,
+      tcpPort: o.tcpPort,
+      discoveryPort: o.discoveryPort,
+      quicIdleTimeoutMs: optionalInt('quicIdleTimeout', o.quicIdleTimeout, 300, 86_400_000),
+    });
+    return new Node(transport, o);
+  }
+
+  /** This node's DID. */
+  get did(): string {
+    return this.#identity.did;
+  }
+
+  /** Listening addresses (`ip:port`). */
+  get addresses(): TransportAddresses {
+    return this.#transport.addresses;
+  }
+
+  /** Open sessions. */
+  get sessions(): readonly Session[] {
+    return [...this.#sessions];
+  }
+
+  /** The underlying transport node (stats, discovery). */
+  get transport(): TransportNode {
+    return this.#transport;
+  }
+
+  /**
+   * Opens a session to `peerDid`; resolves when it is `established`, rejects with `L2Error`
+   * (`ERR_L2_TIMEOUT`, `ERR_L2_AUTH_FAILED`, `ERR_L2_QUARANTINED`, …) when it fails.
+   */
+  async establish(peerDid: string, opts?: EstablishOptions): Promise<Session> {
+    if (this.#closing) throw new L2Error('ERR_L2_CLOSED', 'the node is closed');
+    const o = checkOptions<EstablishOptions>('establish options', opts, ESTABLISH_OPTIONS) ?? {};
+    if (typeof peerDid !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', 'peerDid must be a DID string');
+    this.#checkQuarantine(peerDid);
+    const peer = await this.#resolve(peerDid);
+    const addresses = o.addresses ?? peer.addresses;
+    if (!addresses?.quic && !addresses?.tcp) throw new L2Error('ERR_L2_BAD_INPUT', `no address for ${peerDid}: pass addresses or a resolver that knows them`);
+    const transport = o.transport ?? 'auto';
+    if (!['auto', 'quic', 'tcp'].includes(transport)) throw new L2Error('ERR_L2_BAD_INPUT', `transport must be 'auto', 'quic' or 'tcp'`);
+    const config = { ...this.#config, ...o.config };
+    const session = new Session(this.#host, {
+      id: randomBytes(8).toString('hex'),
+      peerDid,
+      peerKey: Buffer.from(peer.publicKey),
+      initiator: true,
+      transport: transport === 'tcp' ? 'tcp' : 'quic',
+      config,
+    });
+    this.#routes.set(session, {
+      peerKey: Buffer.from(peer.publicKey),
+      dial: { quic: addresses.quic, tcp: addresses.tcp, transport, quicTimeoutMs: o.quicTimeout },
+      handshakeTimeout: parseConfig(config).handshakeTimeout,
+    });
+    this.#sessions.add(session);
+    try {
+      await session.open();
+    } catch (err) {
+      await session.close();
+      throw toL2Error(err);
+    }
+    return session;
+  }
+
+  /** Fires every session timer due at `now`, for callers who drive time themselves. */
+  tick(now = this.#clock.now()): void {
+    for (const s of this.#sessions) s.tick(now);
+  }
+
+  /** Closes every session and the transports; afterwards nothing keeps the process alive. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await Promise.all([...this.#sessions].map((s) => s.close()));
+    await this.#transport.close();
+    await this.#accepting;
+  }
+
+  #checkQuarantine(peerDid: string): void {
+    const until = this.#quarantined.get(peerDid);
+    if (until !== undefined && this.#clock.now() < until) {
+      throw new L2Error('ERR_L2_QUARANTINED', `${peerDid} is quarantined for ${Math.ceil((until - this.#clock.now()) / 1000)} s after an authentication failure`);
+    }
+  }
+
+  async #resolve(did: string): Promise<ResolvedPeer> {
+    const found = await this.#resolver?.resolve(did);
+    if (found) return found;
+    if (did.startsWith('did:key:')) return { publicKey: didToPublicKey(did) };
+    throw new L2Error('ERR_L2_BAD_INPUT', `cannot resolve ${did}: only did:key works without a resolver`);
+  }
+
+
+  // Initiator: dial (QUIC, then μTCP) and run the full handshake on the new link.
+  async #connect(session: Session): Promise<Connected> {
+    const route = this.#routes.get(session);
+    if (!route) throw new L2Error('ERR_L2_INVALID_STATE', 'session has no route');
+    const link = await this.#transport.dial(route.dial);
+    try {
+      const handshake = Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: link.channelBinding ?? undefined });
+      await link.send([handshake.start()]);
+      const [reply] = await nextMessages(link, route.handshakeTimeout);
+      const confirm = handshake.handle(reply)!;
+      const channel = new Channel(link, handshake.frameCipher());
+      await link.send([confirm]);
+      return { channel, handshake, leftover: [] };
+    } catch (err) {
+      link.abort();
+      throw err;
+    }
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let link: Link;
+      try {
+        link = await this.#transport.accept();
+      } catch {
+        return; // closed
+      }
+      void this.#answer(link).catch((err) => {
+        link.abort();
+        this.emit('error', toL2Error(err));
+      });
+    }
+  }
+
+  // Responder: the full handshake on an inbound link, then a new session or a known one coming back.
+  async #answer(link: Link): Promise<void> {
+    const timeout = parseConfig(this.#config).handshakeTimeout;
+    const handshake = Handshake.responder(this.#identity, { channelBinding: link.channelBinding ?? undefined });
+    const [hello] = await nextMessages(link, timeout);
+    await link.send([handshake.handle(hello)!]);
+    const [confirm, ...leftover] = await nextMessages(link, timeout);
+    handshake.handle(confirm);
+    const peerDid = handshake.peerDid!;
+    this.#checkQuarantine(peerDid);
+    const connected: Connected = { channel: new Channel(link, handshake.frameCipher()), handshake, leftover };
+    const known = [...this.#sessions].find((s) => !s.initiator && s.peerDid === peerDid && s.state !== 'closed');
+    if (known) return known.acceptConnection(connected, link.transport);
+    const session = new Session(this.#host, {
+      id: randomBytes(8).toString('hex'),
+      peerDid,
+      peerKey: handshake.peerPublicKey!,
+      initiator: false,
+      transport: link.transport,
+      config: this.#config,
+    });
+    this.#sessions.add(session);
+    session.acceptConnection(connected, link.transport);
+    this.emit('session', session);
+  }
+}

@@ -1,0 +1,432 @@
+/**
+ * The public `Session`: a `SessionMachine` (ts/session) driven on a clock, wired to the real crypto
+ * (handshakes, frame cipher) and transport (a `Channel` over a QUIC or μTCP link). The machine decides;
+ * this class only moves bytes and results between it and the Rust core.
+ */
+import { EventEmitter } from 'node:events';
+import { L2Error, toL2Error } from '../errors';
+import { FrameType, Handshake } from '../handshake';
+import { Identity } from '../identity';
+import { SessionDriver, SessionMachine } from '../session';
+import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, TransportKind, WireMessage } from '../session';
+import { Channel } from './channel';
+import type { InboundFrame } from './channel';
+import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
+
+/** A `state` event: one transition of the session. */
+export interface StateChange {
+  readonly from: SessionState;
+  readonly to: SessionState;
+  readonly reason: string;
+}
+
+/** A `warning` event: something the session survived (a missed heartbeat, a replayed frame…). */
+export interface SessionWarning {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Events of a `Session`. */
+export interface SessionEvents {
+  state: [StateChange];
+  message: [Buffer];
+  warning: [SessionWarning];
+  error: [L2Error];
+  close: [];
+}
+
+/** A fresh link with a completed full handshake, ready to carry the session. */
+export interface Connected {
+  readonly channel: Channel;
+  readonly handshake: Handshake;
+  /** Transport messages that arrived with the last handshake message. */
+  readonly leftover: Buffer[];
+}
+
+/** What a session needs from its node. */
+export interface SessionHost {
+  readonly identity: Identity;
+  readonly clock: Clock;
+  audit(record: AuditRecord): void;
+  quarantine(peerDid: string, until: number): void;
+  /** Dials the peer and runs a full handshake (initiator side only). */
+  connect(session: Session): Promise<Connected>;
+  closed(session: Session): void;
+}
+
+/** Options of a session. */
+export interface SessionInit {
+  readonly id: string;
+  readonly peerDid: string;
+  readonly peerKey: Buffer;
+  readonly initiator: boolean;
+  readonly transport: TransportKind;
+  readonly config?: SessionConfigInput;
+}
+
+interface Waiter {
+  resolve(value: Buffer | undefined): void;
+  reject(err: L2Error): void;
+}
+
+/** Why a failed handshake failed, for the machine. */
+function failureReason(err: unknown): 'authentication_failed' | 'protocol_error' {
+  return toL2Error(err).code === 'ERR_L2_AUTH_FAILED' ? 'authentication_failed' : 'protocol_error';
+}
+
+/** An authenticated, encrypted session with one peer. */
+export class Session extends EventEmitter<SessionEvents> {
+  readonly id: string;
+  readonly peerDid: string;
+  readonly initiator: boolean;
+  readonly #host: SessionHost;
+  readonly #peerKey: Buffer;
+  readonly #machine: SessionMachine;
+  readonly #driver: SessionDriver;
+  #channel: Channel | null = null;
+  #epochs = 0;
+  #rotation: { handshake: Handshake; role: Role } | null = null;
+  #peerRotationHello: Buffer | null = null;
+  #reconnecting = false;
+  readonly #inbox: Buffer[] = [];
+  readonly #waiters = new Set<Waiter>();
+  readonly #stateWaiters = new Set<{ want: (s: SessionState) => boolean; resolve(): void; reject(e: L2Error): void }>();
+
+  /** @internal Sessions come from `Node.establish()` and the node's `session` event. */
+  constructor(host: SessionHost, init: SessionInit) {
+    super();
+    this.id = init.id;
+    this.peerDid = init.peerDid;
+    this.initiator = init.initiator;
+    this.#host = host;
+    this.#peerKey = init.peerKey;
+    this.#machine = new SessionMachine({
+      sessionId: init.id,
+      peerDid: init.peerDid,
+      initiator: init.initiator,
+      transport: init.transport,
+      config: init.config,
+    });
+    this.#driver = new SessionDriver(this.#machine, host.clock, {
+      transmit: (m) => this.#transmit(m),
+      startHandshake: (kind, role) => this.#startHandshake(kind, role),
+      notify: (n) => this.#notify(n),
+    });
+  }
+
+  /** Current state (SPEC-018). */
+  get state(): SessionState {
+    return this.#machine.state;
+  }
+
+  /** Key epoch: 1 after the first handshake, +1 per rotation or re-keyed reconnection. */
+  get keyEpoch(): number {
+    return this.#machine.snapshot.keyEpoch;
+  }
+
+  /** The transport carrying the session now. */
+  get transport(): TransportKind {
+    return this.#machine.snapshot.transport;
+  }
+
+  /** Messages queued or sent and not yet acknowledged by the peer. */
+  get pending(): number {
+    return this.#machine.held;
+  }
+
+  /** The link under the session (tests and metrics). */
+  get link(): Channel['link'] | null {
+    return this.#channel?.link ?? null;
+  }
+
+  /**
+   * Sends `data` (delivered exactly once, in order). Queued while the session is degraded or
+   * suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED` after close.
+   */
+  async send(data: Uint8Array): Promise<void> {
+    this.#driver.input((m, now) => m.send(data, now));
+    await this.#channel?.flush();
+  }
+
+  /** The next message; rejects with `ERR_L2_TIMEOUT` after `timeout` ms, `ERR_L2_ABORTED` on `signal`, `ERR_L2_CLOSED` when closed. */
+  receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    const next = this.#inbox.shift();
+    if (next) return Promise.resolve(next);
+    if (this.state === 'closed') return Promise.reject(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
+    return new Promise<Buffer>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (v) => (v ? finish(() => resolve(v)) : finish(() => reject(new L2Error('ERR_L2_CLOSED', `session ${this.id} closed`)))),
+        reject: (e) => finish(() => reject(e)),
+      };
+      const onAbort = () => waiter.reject(new L2Error('ERR_L2_ABORTED', 'receive() aborted'));
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+        settle();
+      };
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => waiter.reject(new L2Error('ERR_L2_TIMEOUT', `no message within ${options.timeout} ms`)), options.timeout);
+      }
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Yields messages until the session closes. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (;;) {
+      try {
+        yield await this.receive();
+      } catch (err) {
+        if (toL2Error(err).code === 'ERR_L2_CLOSED') return;
+        throw err;
+      }
+    }
+  }
+
+  /** Rotates the keys now; resolves when the session is established under the new epoch. */
+  async rotate(): Promise<void> {
+    const before = this.keyEpoch;
+    const done = this.#until((s) => s === 'established' && this.keyEpoch > before);
+    this.#driver.input((m, now) => m.rotate(now));
+    await done;
+  }
+
+  /** Closes the session: tells the peer, flushes, releases the link. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.#channel?.enqueue(FrameType.Close, 0, () => undefined);
+    this.#driver.input((m, now) => m.close(now, 'closed'));
+  }
+
+  /** Fires the session's timers due at `now` (`node.tick()`). */
+  tick(now: number): void {
+    this.#driver.input((m) => m.handleTimeout(now));
+  }
+
+  /** @internal Resolves when `want(state)` holds; rejects if the session closes first. */
+  #until(want: (s: SessionState) => boolean): Promise<void> {
+    if (want(this.state)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#stateWaiters.add({ want, resolve, reject }));
+  }
+
+  /** @internal Opens the session as initiator; resolves when established, rejects with the failure. */
+  open(): Promise<void> {
+    const established = this.#until((s) => s === 'established');
+    this.#driver.input((m, now) => m.establish(now));
+    return established;
+  }
+
+  /**
+   * @internal A full handshake completed on a new link: the first one of a session we answered, or
+   * the peer reconnecting (say over μTCP after QUIC died).
+   */
+  acceptConnection(connected: Connected, transport: TransportKind): void {
+    this.#driver.input((m, now) => {
+      if (m.state === 'idle' || m.state === 'suspended' || m.state === 'failed') {
+        m.handlePeerHello('full', now);
+        this.#attach(connected);
+        m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
+      } else {
+        this.#attach(connected);
+        this.#epochs++;
+        m.handleTransportChanged(transport, now);
+        m.handleLinkUp(now);
+      }
+    });
+  }
+
+  #attach(connected: Connected): void {
+    const old = this.#channel;
+    this.#channel = connected.channel;
+    this.#rotation = null;
+    old?.abort();
+    const channel = connected.channel;
+    void channel.readLoop(connected.leftover, (frames) => this.#onFrames(frames)).then(() => this.#onLinkEnded(channel));
+  }
+
+  #transmit(message: WireMessage): void {
+    // Without a channel the message is dropped: data stays held in the machine and is resent.
+    this.#channel?.enqueue(frameTypeOf(message), payloadLength(message), (out, at) => writePayload(message, out, at));
+  }
+
+  #startHandshake(kind: HandshakeKind, role: Role): void {
+    if (kind === 'rotation') return this.#startRotation(role);
+    // A full handshake (or a resumption, run as a full one: see SPEC.md §7) happens on a new link.
+    if (role === 'responder') return; // Answered by the node's accept path, which calls acceptConnection.
+    this.#host.connect(this).then(
+      (connected) =>
+        this.#driver.input((m, now) => {
+          if (m.state !== 'handshake_initiated') return connected.channel.abort();
+          this.#attach(connected);
+          m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
+        }),
+      (err) => {
+        const e = toL2Error(err);
+        // Transport failures are left to the machine's handshake timer (reason `timeout`).
+        if (e.code !== 'ERR_L2_AUTH_FAILED' && e.code !== 'ERR_L2_BAD_INPUT' && e.code !== 'ERR_L2_UNSUPPORTED') return;
+        this.#driver.input((m, now) => {
+          if (m.state === 'handshake_initiated') m.handleHandshakeResult({ ok: false, reason: failureReason(e) }, now);
+        });
+      },
+    );
+  }
+
+  #startRotation(role: Role): void {
+    const channel = this.#channel;
+    if (!channel) return; // The machine's handshake timer will fail the rotation.
+    const options = { channelBinding: channel.link.channelBinding ?? undefined };
+    try {
+      if (role === 'initiator') {
+        const handshake = Handshake.initiator(this.#host.identity, { ...options, expectedPeer: this.#peerKey });
+        const hello = handshake.start();
+        this.#rotation = { handshake, role };
+        channel.enqueue(FrameType.Rotate, hello.length, (out, at) => out.set(hello, at));
+      } else {
+        const hello = this.#peerRotationHello;
+        this.#peerRotationHello = null;
+        if (!hello) return;
+        const handshake = Handshake.responder(this.#host.identity, options);
+        const reply = handshake.handle(hello)!;
+        this.#rotation = { handshake, role };
+        channel.enqueue(FrameType.Rotate, reply.length, (out, at) => out.set(reply, at));
+      }
+    } catch (err) {
+      this.#rotation = null;
+      this.#driver.input((m, now) => m.handleHandshakeResult({ ok: false, reason: failureReason(err) }, now));
+    }
+  }
+
+  #onFrames(frames: InboundFrame[]): void {
+    this.#driver.input((m, now) => {
+      for (const f of frames) {
+        if (m.state === 'closed') return;
+        if (f.type === FrameType.Rotate) this.#onRotationMessage(m, f.payload, now);
+        else if (f.type === FrameType.Close) m.close(now, 'peer_closed');
+        else {
+          const message = readPayload(f.type, f.payload);
+          if (message) m.handleMessage(message, now);
+        }
+      }
+    });
+  }
+
+  // Rotation messages travel in Rotate frames under the current keys; their first byte is the handshake message type.
+  #onRotationMessage(m: SessionMachine, payload: Buffer, now: number): void {
+    const channel = this.#channel!;
+    const rotation = this.#rotation;
+    try {
+      if (payload[0] === 1) {
+        this.#peerRotationHello = Buffer.from(payload);
+        m.handlePeerHello('rotation', now);
+      } else if (payload[0] === 2 && rotation?.role === 'initiator') {
+        const confirm = rotation.handshake.handle(payload)!;
+        channel.enqueue(FrameType.Rotate, confirm.length, (out, at) => out.set(confirm, at));
+        this.#finishRotation(m, channel, rotation.handshake, now);
+      } else if (payload[0] === 3 && rotation?.role === 'responder') {
+        rotation.handshake.handle(payload);
+        this.#finishRotation(m, channel, rotation.handshake, now);
+      }
+    } catch (err) {
+      const e = toL2Error(err);
+      if (e.code === 'ERR_L2_INVALID_STATE' || e.code === 'ERR_L2_QUARANTINED') return this.#warn(e);
+      this.#rotation = null;
+      if (m.state === 'rotating') m.handleHandshakeResult({ ok: false, reason: failureReason(e) }, now);
+    }
+  }
+
+  #finishRotation(m: SessionMachine, channel: Channel, handshake: Handshake, now: number): void {
+    this.#rotation = null;
+    channel.install(handshake, 2 * m.config.handshakeTimeout);
+    m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
+  }
+
+  #onLinkEnded(channel: Channel): void {
+    if (channel !== this.#channel || this.state === 'closed') return;
+    this.#channel = null;
+    this.#driver.input((m, now) => m.handleLinkDown(now));
+    if (this.initiator) void this.#reconnect();
+  }
+
+  // The dialing side brings the link back (QUIC first, then μTCP); the machine resends what was unacknowledged.
+  async #reconnect(): Promise<void> {
+    if (this.#reconnecting) return;
+    this.#reconnecting = true;
+    try {
+      for (let delay = 250; !this.#isClosed() && this.#channel === null; delay = Math.min(delay * 2, 8000)) {
+        try {
+          const connected = await this.#host.connect(this);
+          if (this.#isClosed() || this.#channel !== null) {
+            connected.channel.abort();
+            return;
+          }
+          this.acceptConnection(connected, connected.channel.link.transport);
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, delay).unref());
+        }
+      }
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#machine.state === 'closed';
+  }
+
+  #notify(n: SessionNotice): void {
+    switch (n.type) {
+      case 'deliver':
+        return this.#deliver(Buffer.from(n.data));
+      case 'audit':
+        return this.#onTransition(n.record);
+      case 'warning':
+        return this.#warn(new L2Error(n.code, n.message));
+      case 'quarantine':
+        return this.#host.quarantine(n.peerDid, n.until);
+      case 'unacknowledged':
+        return void this.emit('error', new L2Error('ERR_L2_CLOSED', `${n.messages.length} messages were never acknowledged (${n.reason})`));
+      case 'transport_changed':
+        return;
+    }
+  }
+
+  #deliver(data: Buffer): void {
+    const waiter = this.#waiters.values().next().value;
+    if (waiter) waiter.resolve(data);
+    else this.#inbox.push(data);
+    this.emit('message', data);
+  }
+
+  #warn(e: L2Error): void {
+    this.emit('warning', { code: e.code, message: e.message });
+  }
+
+  #onTransition(record: AuditRecord): void {
+    this.#host.audit(record);
+    this.emit('state', { from: record.from, to: record.to, reason: record.reason });
+    for (const w of [...this.#stateWaiters]) {
+      if (w.want(record.to)) {
+        this.#stateWaiters.delete(w);
+        w.resolve();
+      } else if (record.to === 'failed' || record.to === 'closed') {
+        this.#stateWaiters.delete(w);
+        w.reject(new L2Error(record.reason === 'timeout' ? 'ERR_L2_TIMEOUT' : record.reason === 'authentication_failed' ? 'ERR_L2_AUTH_FAILED' : 'ERR_L2_CLOSED', `session ${this.id}: ${record.from} → ${record.to} (${record.reason})`));
+      }
+    }
+    if (record.to === 'closed') this.#onClosed();
+  }
+
+  #onClosed(): void {
+    const channel = this.#channel;
+    this.#channel = null;
+    void channel?.close();
+    for (const w of [...this.#waiters]) w.resolve(undefined);
+    this.#host.closed(this);
+    this.emit('close');
+  }
+}
