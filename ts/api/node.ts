@@ -82,8 +82,10 @@ export interface EstablishOptions {
 
 /** Events of a `Node`. */
 export interface NodeEvents {
+  /** A peer opened a session with us. */
   session: [Session];
-  error: [L2Error];
+  /** An inbound connection failed its handshake (bad peer, timeout, quarantine); the node keeps serving. */
+  warning: [L2Error];
 }
 
 const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout'] as const;
@@ -264,7 +266,7 @@ export class Node extends EventEmitter<NodeEvents> {
       }
       void this.#answer(link).catch((err) => {
         link.abort();
-        this.emit('error', toL2Error(err));
+        this.emit('warning', toL2Error(err));
       });
     }
   }

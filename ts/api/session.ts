@@ -31,7 +31,10 @@ export interface SessionEvents {
   state: [StateChange];
   message: [Buffer];
   warning: [SessionWarning];
+  /** The session ended abnormally (retries exhausted, peer gone); emitted only while someone listens. */
   error: [L2Error];
+  /** At close: messages the peer never acknowledged (a sent one may still have arrived). */
+  unacknowledged: [Buffer[]];
   close: [];
 }
 
@@ -389,7 +392,7 @@ export class Session extends EventEmitter<SessionEvents> {
       case 'quarantine':
         return this.#host.quarantine(n.peerDid, n.until);
       case 'unacknowledged':
-        return void this.emit('error', new L2Error('ERR_L2_CLOSED', `${n.messages.length} messages were never acknowledged (${n.reason})`));
+        return void this.emit('unacknowledged', n.messages.map((m) => Buffer.from(m.data)));
       case 'transport_changed':
         return;
     }
@@ -418,7 +421,12 @@ export class Session extends EventEmitter<SessionEvents> {
         w.reject(new L2Error(record.reason === 'timeout' ? 'ERR_L2_TIMEOUT' : record.reason === 'authentication_failed' ? 'ERR_L2_AUTH_FAILED' : 'ERR_L2_CLOSED', `session ${this.id}: ${record.from} → ${record.to} (${record.reason})`));
       }
     }
-    if (record.to === 'closed') this.#onClosed();
+    if (record.to === 'closed') {
+      if (record.reason !== 'closed' && record.reason !== 'peer_closed' && this.listenerCount('error') > 0) {
+        this.emit('error', new L2Error('ERR_L2_CLOSED', `session ${this.id} ended: ${record.reason}`));
+      }
+      this.#onClosed();
+    }
   }
 
   #onClosed(): void {

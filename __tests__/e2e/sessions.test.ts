@@ -1,0 +1,195 @@
+/**
+ * Sessions end to end on real sockets (127.0.0.1): the public Node/Session API over QUIC and μTCP,
+ * with the Rust handshake, frame cipher and transports underneath. Timings are shortened through
+ * the session config; no assertion depends on wall-clock speed.
+ */
+import * as dgram from 'node:dgram';
+import { AuditRecord, Identity, L2Error, Node, Session, StateChange } from '../../ts';
+
+jest.setTimeout(60_000);
+
+const nodes: Node[] = [];
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.close()));
+});
+
+async function listen(options: Partial<Parameters<typeof Node.listen>[0]> = {}): Promise<Node> {
+  const node = await Node.listen({ identity: Identity.generate(), ...options });
+  nodes.push(node);
+  return node;
+}
+
+/** The next session the node accepts. */
+function nextSession(node: Node): Promise<Session> {
+  return new Promise((resolve) => node.once('session', resolve));
+}
+
+/** Collects `n` messages from a session. */
+async function collect(s: Session, n: number, timeout = 20_000): Promise<string[]> {
+  const out: string[] = [];
+  while (out.length < n) out.push(String(await s.receive({ timeout })));
+  return out;
+}
+
+/** A UDP relay in front of a QUIC port, which a test can make drop everything or stop. */
+async function udpRelay(target: string): Promise<{ address: string; dropping: boolean; close(): void }> {
+  const [host, port] = [target.split(':')[0], Number(target.split(':')[1])];
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  let client: { address: string; port: number } | undefined;
+  const relay = {
+    address: '',
+    dropping: false,
+    close: () => {
+      front.close();
+      back.close();
+    },
+  };
+  front.on('message', (msg, rinfo) => {
+    client = { address: rinfo.address, port: rinfo.port };
+    if (!relay.dropping) back.send(msg, port, host);
+  });
+  back.on('message', (msg) => {
+    if (client && !relay.dropping) front.send(msg, client.port, client.address);
+  });
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => back.bind(0, '127.0.0.1', r));
+  relay.address = `127.0.0.1:${front.address().port}`;
+  return relay;
+}
+
+const seqMessages = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k}`);
+
+test('establish over QUIC: handshake, keys, TTL 24 h, messages both ways, audit trail', async () => {
+  const records: AuditRecord[] = [];
+  const alice = await listen({ audit: (r) => records.push(r) });
+  const bob = await listen();
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: bob.addresses, transport: 'quic' });
+  const peer = await inbound;
+  expect([s.state, s.transport, s.keyEpoch, peer.peerDid]).toEqual(['established', 'quic', 1, alice.did]);
+  await s.send(Buffer.from('ping'));
+  expect(await collect(peer, 1)).toEqual(['ping']);
+  await peer.send(Buffer.from('pong'));
+  expect(await collect(s, 1)).toEqual(['pong']);
+  expect(records.map((r) => `${r.from}>${r.to}`)).toEqual(['idle>handshake_initiated', 'handshake_initiated>established']);
+  expect(records.every((r) => r.peerDid === bob.did && r.sessionId === s.id && r.transport === 'quic')).toBe(true);
+  // The audit trail holds no key material: only these fields, none of them bytes.
+  expect(Object.keys(records[1]).sort()).toEqual(['from', 'keyEpoch', 'peerDid', 'reason', 'sessionId', 'time', 'to', 'transport']);
+});
+
+test('rotation under load: 10 forced rotations and one TTL-driven one, both directions, exactly once and in order', async () => {
+  const config = { ttl: '3s', rotationWindow: '1500ms', handshakeTimeout: '1s' };
+  const alice = await listen({ config });
+  const bob = await listen({ config });
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  const peer = await inbound;
+  const N = 3000;
+  let sending = true;
+  const pump = async (from: Session, prefix: string) => {
+    for (let k = 0; k < N; k++) {
+      await from.send(Buffer.from(`${prefix}${k}`));
+      if (k % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+  };
+  const rotations = (async () => {
+    for (let r = 0; r < 10; r++) {
+      await s.rotate();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const [atBob, atAlice] = await Promise.all([collect(peer, N), collect(s, N), pump(s, 'a'), pump(peer, 'b'), rotations]);
+  sending = false;
+  expect(atBob).toEqual(seqMessages('a', N));
+  expect(atAlice).toEqual(seqMessages('b', N));
+  // The TTL-driven rotation: key age reaches ttl − rotationWindow (1.5 s) with no one asking.
+  const epoch = s.keyEpoch;
+  const changes: StateChange[] = [];
+  s.on('state', (c) => changes.push(c));
+  await new Promise((r) => setTimeout(r, 2500));
+  expect(changes.some((c) => c.to === 'rotating' && c.reason === 'rotation_due')).toBe(true);
+  expect(s.keyEpoch).toBeGreaterThan(epoch);
+  expect(s.keyEpoch).toBeGreaterThanOrEqual(12);
+  expect(sending).toBe(false);
+  await s.send(Buffer.from('after'));
+  expect(await collect(peer, 1)).toEqual(['after']);
+});
+
+test('QUIC made unavailable mid-session → the session continues over μTCP, the caller sees no error', async () => {
+  const alice = await listen({ quicIdleTimeout: 1000 });
+  const bob = await listen({ quicIdleTimeout: 1000 });
+  const relay = await udpRelay(bob.addresses.quic!);
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: { quic: relay.address, tcp: bob.addresses.tcp }, quicTimeout: 500 });
+  const peer = await inbound;
+  expect(s.transport).toBe('quic');
+  const errors: unknown[] = [];
+  s.on('error', (e) => errors.push(e));
+  const before = seqMessages('m', 20);
+  for (const m of before.slice(0, 10)) await s.send(Buffer.from(m));
+  relay.close(); // UDP blocked from here on
+  for (const m of before.slice(10)) await s.send(Buffer.from(m));
+  expect(await collect(peer, 20)).toEqual(before);
+  expect(s.transport).toBe('tcp');
+  expect(s.state).toBe('established');
+  expect(errors).toEqual([]);
+  await peer.send(Buffer.from('back over tcp'));
+  expect(await collect(s, 1)).toEqual(['back over tcp']);
+});
+
+test('a peer that goes silent → degraded → messages queued → peer returns → queue flushed in order', async () => {
+  const config = { heartbeatInterval: '300ms', heartbeatTimeout: '150ms', heartbeatTolerance: 2, linkLossTimeout: '1s' };
+  const alice = await listen({ config });
+  const bob = await listen({ config });
+  const relay = await udpRelay(bob.addresses.quic!);
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: { quic: relay.address }, transport: 'quic' });
+  const peer = await inbound;
+  const states: string[] = [];
+  s.on('state', (c) => states.push(c.to));
+  relay.dropping = true;
+  await new Promise<void>((resolve) => s.on('state', (c) => c.to === 'degraded' && resolve()));
+  const queued = seqMessages('q', 10);
+  for (const m of queued) await s.send(Buffer.from(m));
+  expect(s.pending).toBeGreaterThanOrEqual(10);
+  relay.dropping = false;
+  expect(await collect(peer, 10)).toEqual(queued);
+  await new Promise<void>((resolve) => (s.state === 'established' ? resolve() : s.on('state', (c) => c.to === 'established' && resolve())));
+  expect(states[0]).toBe('degraded');
+  expect(states).toContain('established');
+  relay.close();
+});
+
+test('authentication failure → ERR_L2_AUTH_FAILED, peer quarantined, then allowed again', async () => {
+  const alice = await listen({ config: { quarantine: '1s' } });
+  const bob = await listen();
+  const impostorDid = Identity.generate().did; // bob's address, someone else's DID
+  await expect(alice.establish(impostorDid, { addresses: bob.addresses })).rejects.toMatchObject({ code: 'ERR_L2_AUTH_FAILED' });
+  const quarantined = await alice.establish(impostorDid, { addresses: bob.addresses }).catch((e: L2Error) => e);
+  expect(quarantined).toMatchObject({ code: 'ERR_L2_QUARANTINED' });
+  await new Promise((r) => setTimeout(r, 1100));
+  await expect(alice.establish(impostorDid, { addresses: bob.addresses })).rejects.toMatchObject({ code: 'ERR_L2_AUTH_FAILED' });
+  // The real bob is unaffected.
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  expect(s.state).toBe('established');
+});
+
+test('no answer within handshakeTimeout → ERR_L2_TIMEOUT', async () => {
+  const alice = await listen({ config: { handshakeTimeout: '500ms' } });
+  const silent = dgram.createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  const dead = `127.0.0.1:${silent.address().port}`;
+  await expect(alice.establish(Identity.generate().did, { addresses: { quic: dead }, transport: 'quic' })).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
+  silent.close();
+});
+
+test('bad arguments to the session API are typed errors', async () => {
+  const alice = await listen();
+  await expect(alice.establish(42 as never)).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(alice.establish('did:web:example.com', { addresses: { tcp: '127.0.0.1:1' } })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(alice.establish(Identity.generate().did)).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(alice.establish(Identity.generate().did, { addresses: { tcp: '127.0.0.1:1' }, config: { ttl: 'forever' } })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(Node.listen({ identity: 'me' as never })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(Node.listen({ identity: Identity.generate(), config: { heartbeatInterval: -1 } })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+});
