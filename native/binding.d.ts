@@ -48,6 +48,20 @@ export declare class Handshake {
   static initiator(identity: Identity, options?: HandshakeOptions | undefined | null): Handshake
   /** Starts as responder, waiting for message 1. */
   static responder(identity: Identity, options?: HandshakeOptions | undefined | null): Handshake
+  /** Starts a resumption (one round trip, no KEM) from a ticket sealed by `exportTicket`. */
+  static resumeInitiator(sealedTicket: Uint8Array, key: Uint8Array, options?: HandshakeOptions | undefined | null): Handshake
+  /**
+   * Answers a resume hello with the ticket it names, taken (single use) from `store`; then
+   * pass the same hello to `handle`. Unknown or expired tickets fail authentication.
+   */
+  static resumeResponder(store: TicketStore, hello: Uint8Array, nowMs: number, options?: HandshakeOptions | undefined | null): Handshake
+  /** True for a resumption, false for a full (KEM) handshake. */
+  get isResumption(): boolean
+  /**
+   * The resumption ticket of this completed handshake, sealed under the caller's 32-byte key
+   * (ChaCha20-Poly1305): the secret never reaches JavaScript in the clear.
+   */
+  exportTicket(key: Uint8Array): Buffer
   /** Message 1 (initiator), once. */
   start(): Buffer
   /** Handles the peer's message; returns the reply to send, or null when there is none. */
@@ -82,6 +96,15 @@ export declare class Identity {
   exportSeed(): Buffer
   /** Ed25519 signature of `message`. */
   sign(message: Uint8Array): Buffer
+}
+
+/** The responder's resumption tickets (single use, each until its expiry); secrets stay in Rust. */
+export declare class TicketStore {
+  constructor()
+  /** Keeps the ticket of a completed handshake until `expiresAtMs`. */
+  insert(handshake: Handshake, expiresAtMs: number, nowMs: number): void
+  /** Tickets held. */
+  get size(): number
 }
 
 /** A channel of messages to one peer over QUIC or μTCP. */

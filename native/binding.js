@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.FrameCipher = nativeBinding.FrameCipher
 module.exports.Handshake = nativeBinding.Handshake
 module.exports.Identity = nativeBinding.Identity
+module.exports.TicketStore = nativeBinding.TicketStore
 module.exports.TransportLink = nativeBinding.TransportLink
 module.exports.TransportNode = nativeBinding.TransportNode
 module.exports.aeadOpen = nativeBinding.aeadOpen

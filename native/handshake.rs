@@ -5,7 +5,7 @@ use crate::frames::{limits_of, FrameCipher, FrameCipherOptions};
 use crate::identity::Identity;
 use crate::{bad_input, to_js, Code};
 use napi::Result;
-use l2_core::handshake::{self as hs, InitiatorRandomness, ResponderRandomness};
+use l2_core::handshake::{self as hs, InitiatorRandomness, ResponderRandomness, Ticket};
 use napi::bindgen_prelude::{Buffer, Uint8Array};
 use napi_derive::napi;
 
@@ -54,6 +54,39 @@ impl Handshake {
         let randomness = ResponderRandomness::generate().map_err(to_js)?;
         let inner = hs::Handshake::responder(identity.inner.clone(), binding(&options), randomness).map_err(to_js)?;
         Ok(Self { inner, hello: None })
+    }
+
+    /// Starts a resumption (one round trip, no KEM) from a ticket sealed by `exportTicket`.
+    #[napi(factory, catch_unwind)]
+    pub fn resume_initiator(sealed_ticket: &[u8], key: &[u8], options: Option<HandshakeOptions>) -> Result<Self, Code> {
+        let ticket = Ticket::open(sealed_ticket, key).map_err(to_js)?;
+        let nonce = l2_core::primitives::random::<32>().map_err(to_js)?;
+        let (inner, hello) = hs::Handshake::resume_initiator(ticket, binding(&options), nonce).map_err(to_js)?;
+        Ok(Self { inner, hello: Some(hello) })
+    }
+
+    /// Answers a resume hello with the ticket it names, taken (single use) from `store`; then
+    /// pass the same hello to `handle`. Unknown or expired tickets fail authentication.
+    #[napi(factory, catch_unwind)]
+    pub fn resume_responder(store: &mut TicketStore, hello: &[u8], now_ms: f64, options: Option<HandshakeOptions>) -> Result<Self, Code> {
+        let ticket = store.inner.take(hello, now_ms as u64).map_err(to_js)?;
+        let nonce = l2_core::primitives::random::<32>().map_err(to_js)?;
+        let inner = hs::Handshake::resume_responder(ticket, binding(&options), nonce).map_err(to_js)?;
+        Ok(Self { inner, hello: None })
+    }
+
+    /// True for a resumption, false for a full (KEM) handshake.
+    #[napi(getter)]
+    pub fn is_resumption(&self) -> bool {
+        self.inner.is_resumption()
+    }
+
+    /// The resumption ticket of this completed handshake, sealed under the caller's 32-byte key
+    /// (ChaCha20-Poly1305): the secret never reaches JavaScript in the clear.
+    #[napi(catch_unwind)]
+    pub fn export_ticket(&self, key: &[u8]) -> Result<Buffer, Code> {
+        let nonce = l2_core::primitives::random::<12>().map_err(to_js)?;
+        Ok(self.inner.ticket().and_then(|t| t.seal(key, nonce)).map_err(to_js)?.into())
     }
 
     /// Message 1 (initiator), once.
@@ -112,5 +145,32 @@ impl Handshake {
     #[napi(catch_unwind)]
     pub fn install_into(&mut self, cipher: &mut FrameCipher) -> Result<u32, Code> {
         Ok(self.inner.install_into(&mut cipher.inner).map_err(to_js)?.into())
+    }
+}
+
+/// The responder's resumption tickets (single use, each until its expiry); secrets stay in Rust.
+#[napi]
+pub struct TicketStore {
+    inner: hs::TicketStore,
+}
+
+#[napi]
+impl TicketStore {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self { inner: hs::TicketStore::new() }
+    }
+
+    /// Keeps the ticket of a completed handshake until `expiresAtMs`.
+    #[napi(catch_unwind)]
+    pub fn insert(&mut self, handshake: &Handshake, expires_at_ms: f64, now_ms: f64) -> Result<(), Code> {
+        let ticket = handshake.inner.ticket().map_err(to_js)?;
+        self.inner.insert(ticket, expires_at_ms as u64, now_ms as u64).map_err(to_js)
+    }
+
+    /// Tickets held.
+    #[napi(getter)]
+    pub fn size(&self) -> u32 {
+        self.inner.len() as u32
     }
 }

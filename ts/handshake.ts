@@ -9,6 +9,7 @@ import { Identity, didToPublicKey, nativeIdentity } from './identity';
 import { bytes, optionalBytes, options } from './validate';
 
 type NativeHandshake = InstanceType<typeof native.Handshake>;
+type NativeTicketStore = InstanceType<typeof native.TicketStore>;
 type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
 
 /** Frame types (authenticated in the header). */
@@ -83,6 +84,27 @@ function frameType(t: unknown): FrameType | undefined {
 const CIPHER_OPTIONS = ['rekeyAfter', 'maxFrames', 'maxAuthFailures'] as const;
 
 const cipherHandles = new WeakMap<FrameCipher, NativeFrameCipher>();
+const ticketStores = new WeakMap<TicketStore, NativeTicketStore>();
+const handshakeHandles = new WeakMap<Handshake, NativeHandshake>();
+
+/** A responder's resumption tickets: single use, each until its expiry. Secrets stay in Rust. */
+export class TicketStore {
+  constructor() {
+    ticketStores.set(this, new native.TicketStore());
+  }
+
+  /** Keeps the ticket of a completed handshake until `expiresAtMs`. */
+  insert(handshake: Handshake, expiresAtMs: number, nowMs: number): void {
+    const hs = handshakeHandles.get(handshake);
+    if (!hs) throw new L2Error('ERR_L2_BAD_INPUT', 'insert expects a Handshake');
+    guard(() => ticketStores.get(this)!.insert(hs, expiresAtMs, nowMs));
+  }
+
+  /** Tickets held. */
+  get size(): number {
+    return ticketStores.get(this)!.size;
+  }
+}
 
 /** One handshake, initiator or responder. Feed each peer message to `handle`; send its reply. */
 export class Handshake {
@@ -90,6 +112,7 @@ export class Handshake {
 
   private constructor(hs: NativeHandshake) {
     this.#hs = hs;
+    handshakeHandles.set(this, hs);
   }
 
   /** Starts as initiator; `start()` gives message 1. */
@@ -102,6 +125,32 @@ export class Handshake {
   static responder(identity: Identity, options?: HandshakeOptions): Handshake {
     const id = nativeIdentity(identity);
     return new Handshake(guard(() => native.Handshake.responder(id, toOptions(options))));
+  }
+
+  /** Starts a resumption (one round trip, no KEM) from a ticket sealed by `exportTicket(key)`. */
+  static resumeInitiator(sealedTicket: Uint8Array, key: Uint8Array, options?: Pick<HandshakeOptions, 'channelBinding'>): Handshake {
+    const o = toOptions(options);
+    return new Handshake(guard(() => native.Handshake.resumeInitiator(bytes('sealedTicket', sealedTicket), bytes('key', key), o)));
+  }
+
+  /**
+   * Answers a resume hello with the ticket it names, taken from `store` (single use); pass the same
+   * hello to `handle()` next. Unknown or expired tickets throw `ERR_L2_AUTH_FAILED`.
+   */
+  static resumeResponder(store: TicketStore, hello: Uint8Array, nowMs: number, options?: Pick<HandshakeOptions, 'channelBinding'>): Handshake {
+    const s = ticketStores.get(store);
+    if (!s) throw new L2Error('ERR_L2_BAD_INPUT', 'resumeResponder expects a TicketStore');
+    return new Handshake(guard(() => native.Handshake.resumeResponder(s, bytes('hello', hello), nowMs, toOptions(options))));
+  }
+
+  /** True for a resumption (no KEM), false for a full handshake. */
+  get isResumption(): boolean {
+    return this.#hs.isResumption;
+  }
+
+  /** This completed handshake's resumption ticket, sealed under a 32-byte key of the caller's. */
+  exportTicket(key: Uint8Array): Buffer {
+    return guard(() => this.#hs.exportTicket(bytes('key', key)));
   }
 
   /** Message 1 (initiator only, once). */

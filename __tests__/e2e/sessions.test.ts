@@ -4,6 +4,7 @@
  * the session config; no assertion depends on wall-clock speed.
  */
 import * as dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
 import { AuditRecord, Identity, L2Error, Node, Session, StateChange } from '../../ts';
 
 jest.setTimeout(60_000);
@@ -76,6 +77,37 @@ test('establish over QUIC: handshake, keys, TTL 24 h, messages both ways, audit 
   expect(records.every((r) => r.peerDid === bob.did && r.sessionId === s.id && r.transport === 'quic')).toBe(true);
   // The audit trail holds no key material: only these fields, none of them bytes.
   expect(Object.keys(records[1]).sort()).toEqual(['from', 'keyEpoch', 'peerDid', 'reason', 'sessionId', 'time', 'to', 'transport']);
+});
+
+test('resumption with unchanged keys → established in one round trip, no new KEM', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const firstInbound = nextSession(bob);
+  const first = await alice.establish(bob.did, { addresses: bob.addresses });
+  await firstInbound;
+  const key = randomBytes(32);
+  const stored = first.export(key);
+  expect(Object.keys(stored).sort()).toEqual(['expiresAt', 'initiator', 'kemAt', 'keyEpoch', 'peerDid', 'sessionId', 'ticket']);
+  await first.close();
+
+  const inbound = nextSession(bob);
+  const s = await alice.resume(bob.did, stored, { key, addresses: bob.addresses });
+  const peer = await inbound;
+  expect([s.state, s.resumed, peer.resumed]).toEqual(['established', true, true]);
+  // One round trip and no KEM: the dialer sent the 84-byte hello and the 36-byte finish and
+  // received one 68-byte answer; a full handshake sends a 1252-byte X-Wing key first.
+  const stats = s.link!.stats();
+  expect([stats.messagesSent, stats.bytesSent, stats.messagesReceived, stats.bytesReceived]).toEqual([2, 84 + 36, 1, 68]);
+  await s.send(Buffer.from('resumed'));
+  expect(await collect(peer, 1)).toEqual(['resumed']);
+
+  // The ticket was single use: the same export falls back to a full handshake, as does a wrong key.
+  await s.close();
+  const again = await alice.resume(bob.did, stored, { key, addresses: bob.addresses });
+  expect([again.state, again.resumed]).toEqual(['established', false]);
+  await again.close();
+  const wrongKey = await alice.resume(bob.did, again.export(key), { key: randomBytes(32), addresses: bob.addresses });
+  expect([wrongKey.state, wrongKey.resumed]).toEqual(['established', false]);
 });
 
 test('rotation under load: 10 forced rotations and one TTL-driven one, both directions, exactly once and in order', async () => {

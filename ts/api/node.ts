@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { L2Error, toL2Error } from '../errors';
-import { Handshake } from '../handshake';
+import { Handshake, TicketStore } from '../handshake';
 import { Identity, didToPublicKey } from '../identity';
 import { systemClock } from '../session';
 import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
@@ -14,7 +14,7 @@ import { parseConfig } from '../session';
 import { DialOptions, Link, TransportAddresses, TransportNode } from '../transport';
 import { options as checkOptions, optionalInt } from '../validate';
 import { Channel, nextMessages } from './channel';
-import { Connected, Session, SessionHost } from './session';
+import { Connected, ExportedSession, Session, SessionHost } from './session';
 
 /** Addresses of a peer, `ip:port`, as in `node.addresses`. */
 export interface PeerAddresses {
@@ -80,6 +80,11 @@ export interface EstablishOptions {
   quicTimeout?: number;
 }
 
+/** Options of `node.resume`: the key the session was exported with, and how to reach the peer. */
+export interface ResumeOptions extends EstablishOptions {
+  key: Uint8Array;
+}
+
 /** Events of a `Node`. */
 export interface NodeEvents {
   /** A peer opened a session with us. */
@@ -95,6 +100,8 @@ interface Route {
   readonly peerKey: Buffer;
   readonly dial: DialOptions;
   readonly handshakeTimeout: number;
+  /** A sealed ticket and its key, when the session was resumed from an export. */
+  readonly resume?: { readonly ticket: Buffer; readonly key: Uint8Array };
 }
 
 /** A peer-to-peer node. */
@@ -108,6 +115,7 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #quarantined = new Map<string, number>();
   readonly #sessions = new Set<Session>();
   readonly #routes = new WeakMap<Session, Route>();
+  readonly #tickets = new TicketStore();
   readonly #host: SessionHost;
   #closing = false;
   readonly #accepting: Promise<void>;
@@ -126,7 +134,11 @@ export class Node extends EventEmitter<NodeEvents> {
       clock: this.#clock,
       audit: (record) => this.#audit(record),
       quarantine: (peerDid, until) => this.#quarantined.set(peerDid, until),
-      connect: (session) => this.#connect(session),
+      connect: (session, kind) => this.#connect(session, kind),
+      issueTicket: (handshake, ttl) => {
+        const now = this.#clock.now();
+        this.#tickets.insert(handshake, now + ttl, now);
+      },
       closed: (session) => this.#sessions.delete(session),
     };
     this.#accepting = this.#acceptLoop();
@@ -175,8 +187,26 @@ export class Node extends EventEmitter<NodeEvents> {
    * (`ERR_L2_TIMEOUT`, `ERR_L2_AUTH_FAILED`, `ERR_L2_QUARANTINED`, …) when it fails.
    */
   async establish(peerDid: string, opts?: EstablishOptions): Promise<Session> {
-    if (this.#closing) throw new L2Error('ERR_L2_CLOSED', 'the node is closed');
     const o = checkOptions<EstablishOptions>('establish options', opts, ESTABLISH_OPTIONS) ?? {};
+    return this.#open(peerDid, o);
+  }
+
+  /**
+   * Resumes an exported session (`session.export(key)`): one round trip, no new KEM, while the
+   * ticket lives (one TTL); a full handshake otherwise. Resolves when established.
+   */
+  async resume(peerDid: string, stored: ExportedSession, opts: ResumeOptions): Promise<Session> {
+    const o = checkOptions<ResumeOptions>('resume options', opts, [...ESTABLISH_OPTIONS, 'key']);
+    if (!o || !(o.key instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'resume needs the key the session was exported with');
+    if (typeof stored !== 'object' || stored === null || typeof stored.ticket !== 'string' || stored.peerDid !== peerDid) {
+      throw new L2Error('ERR_L2_BAD_INPUT', `stored session is not an export of a session with ${String(peerDid)}`);
+    }
+    const { ticket, ...state } = stored;
+    return this.#open(peerDid, o, { state, ticket: Buffer.from(ticket, 'base64'), key: o.key });
+  }
+
+  async #open(peerDid: string, o: EstablishOptions, resume?: { state: Omit<ExportedSession, 'ticket'>; ticket: Buffer; key: Uint8Array }): Promise<Session> {
+    if (this.#closing) throw new L2Error('ERR_L2_CLOSED', 'the node is closed');
     if (typeof peerDid !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', 'peerDid must be a DID string');
     this.#checkQuarantine(peerDid);
     const peer = await this.#resolve(peerDid);
@@ -186,17 +216,19 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!['auto', 'quic', 'tcp'].includes(transport)) throw new L2Error('ERR_L2_BAD_INPUT', `transport must be 'auto', 'quic' or 'tcp'`);
     const config = { ...this.#config, ...o.config };
     const session = new Session(this.#host, {
-      id: randomBytes(8).toString('hex'),
+      id: resume?.state.sessionId ?? randomBytes(8).toString('hex'),
       peerDid,
       peerKey: Buffer.from(peer.publicKey),
       initiator: true,
       transport: transport === 'tcp' ? 'tcp' : 'quic',
       config,
+      stored: resume?.state,
     });
     this.#routes.set(session, {
       peerKey: Buffer.from(peer.publicKey),
       dial: { quic: addresses.quic, tcp: addresses.tcp, transport, quicTimeoutMs: o.quicTimeout },
       handshakeTimeout: parseConfig(config).handshakeTimeout,
+      resume: resume && { ticket: resume.ticket, key: resume.key },
     });
     this.#sessions.add(session);
     try {
@@ -237,13 +269,24 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
 
-  // Initiator: dial (QUIC, then μTCP) and run the full handshake on the new link.
-  async #connect(session: Session): Promise<Connected> {
+  // Initiator: dial (QUIC, then μTCP) and run the handshake on the new link. A resumption that fails
+  // (the peer no longer holds the ticket and drops the link, or the key is wrong) falls back to a
+  // full handshake.
+  async #connect(session: Session, kind: 'full' | 'resume'): Promise<Connected> {
     const route = this.#routes.get(session);
     if (!route) throw new L2Error('ERR_L2_INVALID_STATE', 'session has no route');
+    if (kind === 'resume' && route.resume) {
+      const { ticket, key } = route.resume;
+      const resumed = await this.#handshakeOn(route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch(() => null);
+      if (resumed) return resumed;
+    }
+    return this.#handshakeOn(route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }));
+  }
+
+  async #handshakeOn(route: Route, start: (channelBinding: Buffer | undefined) => Handshake): Promise<Connected> {
     const link = await this.#transport.dial(route.dial);
     try {
-      const handshake = Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: link.channelBinding ?? undefined });
+      const handshake = start(link.channelBinding ?? undefined);
       await link.send([handshake.start()]);
       const [reply] = await nextMessages(link, route.handshakeTimeout);
       const confirm = handshake.handle(reply)!;
@@ -274,8 +317,12 @@ export class Node extends EventEmitter<NodeEvents> {
   // Responder: the full handshake on an inbound link, then a new session or a known one coming back.
   async #answer(link: Link): Promise<void> {
     const timeout = parseConfig(this.#config).handshakeTimeout;
-    const handshake = Handshake.responder(this.#identity, { channelBinding: link.channelBinding ?? undefined });
+    const channelBinding = link.channelBinding ?? undefined;
     const [hello] = await nextMessages(link, timeout);
+    // Type byte 4 is a resume hello (SPEC.md §3.6); anything else goes to the full handshake.
+    const handshake = hello[0] === 4
+      ? Handshake.resumeResponder(this.#tickets, hello, this.#clock.now(), { channelBinding })
+      : Handshake.responder(this.#identity, { channelBinding });
     await link.send([handshake.handle(hello)!]);
     const [confirm, ...leftover] = await nextMessages(link, timeout);
     handshake.handle(confirm);

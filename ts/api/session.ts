@@ -8,7 +8,7 @@ import { L2Error, toL2Error } from '../errors';
 import { FrameType, Handshake } from '../handshake';
 import { Identity } from '../identity';
 import { SessionDriver, SessionMachine } from '../session';
-import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, TransportKind, WireMessage } from '../session';
+import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, StoredSession, TransportKind, WireMessage } from '../session';
 import { Channel } from './channel';
 import type { InboundFrame } from './channel';
 import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
@@ -52,8 +52,10 @@ export interface SessionHost {
   readonly clock: Clock;
   audit(record: AuditRecord): void;
   quarantine(peerDid: string, until: number): void;
-  /** Dials the peer and runs a full handshake (initiator side only). */
-  connect(session: Session): Promise<Connected>;
+  /** Dials the peer and runs a handshake (initiator side only): a resumption when asked and possible, else a full one. */
+  connect(session: Session, kind: 'full' | 'resume'): Promise<Connected>;
+  /** Responder side: keeps the ticket of a completed handshake so the peer can resume later. */
+  issueTicket(handshake: Handshake, ttl: number): void;
   closed(session: Session): void;
 }
 
@@ -65,6 +67,14 @@ export interface SessionInit {
   readonly initiator: boolean;
   readonly transport: TransportKind;
   readonly config?: SessionConfigInput;
+  /** An exported session to resume. */
+  readonly stored?: StoredSession;
+}
+
+/** An exported session: its non-secret state and its resumption ticket sealed under the caller's key. */
+export interface ExportedSession extends StoredSession {
+  /** Base64 of the sealed ticket (ChaCha20-Poly1305 under the key given to `export`). */
+  readonly ticket: string;
 }
 
 interface Waiter {
@@ -87,6 +97,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #machine: SessionMachine;
   readonly #driver: SessionDriver;
   #channel: Channel | null = null;
+  #lastHandshake: Handshake | null = null;
   #epochs = 0;
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
@@ -109,7 +120,9 @@ export class Session extends EventEmitter<SessionEvents> {
       initiator: init.initiator,
       transport: init.transport,
       config: init.config,
+      stored: init.stored,
     });
+    this.#epochs = init.stored?.keyEpoch ?? 0;
     this.#driver = new SessionDriver(this.#machine, host.clock, {
       transmit: (m) => this.#transmit(m),
       startHandshake: (kind, role) => this.#startHandshake(kind, role),
@@ -130,6 +143,22 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The transport carrying the session now. */
   get transport(): TransportKind {
     return this.#machine.snapshot.transport;
+  }
+
+  /** True when the last handshake of this session was a resumption (no KEM). */
+  get resumed(): boolean {
+    return this.#lastHandshake?.isResumption ?? false;
+  }
+
+  /**
+   * Exports the session for a later `node.resume()`: its non-secret state plus the resumption ticket
+   * sealed under `key` (32 bytes, yours to keep). Only the dialing side can resume.
+   */
+  export(key: Uint8Array): ExportedSession {
+    if (!this.initiator) throw new L2Error('ERR_L2_INVALID_STATE', 'only the side that dialed can resume a session');
+    const handshake = this.#lastHandshake;
+    if (!handshake) throw new L2Error('ERR_L2_INVALID_STATE', `session ${this.id} has no keys to export`);
+    return { ...this.#machine.export(), ticket: handshake.exportTicket(key).toString('base64') };
   }
 
   /** Messages queued or sent and not yet acknowledged by the peer. */
@@ -228,9 +257,10 @@ export class Session extends EventEmitter<SessionEvents> {
    * the peer reconnecting (say over μTCP after QUIC died).
    */
   acceptConnection(connected: Connected, transport: TransportKind): void {
+    if (!this.initiator) this.#host.issueTicket(connected.handshake, this.#machine.config.ttl);
     this.#driver.input((m, now) => {
       if (m.state === 'idle' || m.state === 'suspended' || m.state === 'failed') {
-        m.handlePeerHello('full', now);
+        m.handlePeerHello(connected.handshake.isResumption ? 'resume' : 'full', now);
         this.#attach(connected);
         m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
       } else {
@@ -245,6 +275,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #attach(connected: Connected): void {
     const old = this.#channel;
     this.#channel = connected.channel;
+    this.#lastHandshake = connected.handshake;
     this.#rotation = null;
     old?.abort();
     const channel = connected.channel;
@@ -260,7 +291,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (kind === 'rotation') return this.#startRotation(role);
     // A full handshake (or a resumption, run as a full one: see SPEC.md §7) happens on a new link.
     if (role === 'responder') return; // Answered by the node's accept path, which calls acceptConnection.
-    this.#host.connect(this).then(
+    this.#host.connect(this, kind).then(
       (connected) =>
         this.#driver.input((m, now) => {
           if (m.state !== 'handshake_initiated') return connected.channel.abort();
@@ -343,6 +374,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #finishRotation(m: SessionMachine, channel: Channel, handshake: Handshake, now: number): void {
     this.#rotation = null;
+    this.#lastHandshake = handshake;
+    if (!this.initiator) this.#host.issueTicket(handshake, m.config.ttl);
     channel.install(handshake, 2 * m.config.handshakeTimeout);
     m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
   }
@@ -361,7 +394,7 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       for (let delay = 250; !this.#isClosed() && this.#channel === null; delay = Math.min(delay * 2, 8000)) {
         try {
-          const connected = await this.#host.connect(this);
+          const connected = await this.#host.connect(this, 'full');
           if (this.#isClosed() || this.#channel !== null) {
             connected.channel.abort();
             return;

@@ -22,6 +22,12 @@ pub const RESPONDER_CLEAR_LEN: usize = HEADER_LEN + NONCE_LEN + xwing::CIPHERTEX
 pub const RESPONDER_AUTH_LEN: usize = RESPONDER_CLEAR_LEN + SEALED_AUTH_LEN;
 /// Initiator auth: header ‖ sealed initiator identity.
 pub const INITIATOR_AUTH_LEN: usize = HEADER_LEN + SEALED_AUTH_LEN;
+/// Resume hello: header ‖ ticket id ‖ nonce_i ‖ binder.
+pub const RESUME_HELLO_LEN: usize = HEADER_LEN + 16 + NONCE_LEN + 32;
+/// Resume accept: header ‖ nonce_r ‖ responder finished MAC.
+pub const RESUME_ACCEPT_LEN: usize = HEADER_LEN + NONCE_LEN + 32;
+/// Resume finish: header ‖ initiator finished MAC.
+pub const RESUME_FINISH_LEN: usize = HEADER_LEN + 32;
 
 /// Message types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +39,12 @@ pub enum MessageType {
     ResponderAuth = 2,
     /// Message 3, initiator → responder.
     InitiatorAuth = 3,
+    /// Resumption message 1, initiator → responder.
+    ResumeHello = 4,
+    /// Resumption message 2, responder → initiator.
+    ResumeAccept = 5,
+    /// Resumption message 3, initiator → responder.
+    ResumeFinish = 6,
 }
 
 impl MessageType {
@@ -41,6 +53,9 @@ impl MessageType {
             MessageType::InitiatorHello => INITIATOR_HELLO_LEN,
             MessageType::ResponderAuth => RESPONDER_AUTH_LEN,
             MessageType::InitiatorAuth => INITIATOR_AUTH_LEN,
+            MessageType::ResumeHello => RESUME_HELLO_LEN,
+            MessageType::ResumeAccept => RESUME_ACCEPT_LEN,
+            MessageType::ResumeFinish => RESUME_FINISH_LEN,
         }
     }
 }
@@ -113,6 +128,7 @@ mod tests {
         assert_eq!(INITIATOR_HELLO_LEN, 1252);
         assert_eq!(RESPONDER_AUTH_LEN, 1300);
         assert_eq!(INITIATOR_AUTH_LEN, 148);
+        assert_eq!((RESUME_HELLO_LEN, RESUME_ACCEPT_LEN, RESUME_FINISH_LEN), (84, 68, 36));
     }
 
     #[test]

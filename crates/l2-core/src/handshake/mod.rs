@@ -7,10 +7,12 @@
 mod initiator;
 pub mod messages;
 mod responder;
+mod resume;
 mod schedule;
 
 pub use initiator::AwaitResponderAuth;
 pub use responder::AwaitInitiatorAuth;
+pub use resume::{AwaitResumeAccept, AwaitResumeFinish, Ticket, TicketStore, MAX_TICKETS, SEALED_TICKET_LEN};
 
 use crate::frame::{FrameCipher, FrameLimits, TrafficKeys};
 use crate::primitives::{ed25519::Identity, random, xwing};
@@ -109,6 +111,9 @@ enum Stage {
     AwaitResponderAuth(AwaitResponderAuth),
     AwaitInitiatorHello { identity: Identity, channel_binding: Vec<u8>, randomness: ResponderRandomness },
     AwaitInitiatorAuth(AwaitInitiatorAuth),
+    AwaitResumeAccept(AwaitResumeAccept),
+    AwaitResumeHello { ticket: Ticket, channel_binding: Vec<u8>, nonce: [u8; 32] },
+    AwaitResumeFinish(AwaitResumeFinish),
     Complete(Box<Outcome>),
     Failed,
 }
@@ -119,6 +124,9 @@ impl Stage {
             Stage::AwaitResponderAuth(_) => "awaiting responder auth",
             Stage::AwaitInitiatorHello { .. } => "awaiting initiator hello",
             Stage::AwaitInitiatorAuth(_) => "awaiting initiator auth",
+            Stage::AwaitResumeAccept(_) => "awaiting resume accept",
+            Stage::AwaitResumeHello { .. } => "awaiting resume hello",
+            Stage::AwaitResumeFinish(_) => "awaiting resume finish",
             Stage::Complete(_) => "complete",
             Stage::Failed => "failed",
         }
@@ -129,6 +137,7 @@ impl Stage {
 /// After any error the handshake is failed for good: a retry is a new handshake.
 pub struct Handshake {
     stage: Stage,
+    resumed: bool,
 }
 
 fn check_binding(channel_binding: &[u8]) -> Result<()> {
@@ -149,13 +158,28 @@ impl Handshake {
     ) -> Result<(Self, Vec<u8>)> {
         check_binding(channel_binding)?;
         let (state, hello) = initiator::start(identity, expected_peer, channel_binding, randomness);
-        Ok((Self { stage: Stage::AwaitResponderAuth(state) }, hello))
+        Ok((Self { stage: Stage::AwaitResponderAuth(state), resumed: false }, hello))
+    }
+
+    /// Starts a resumption (no KEM) from a ticket of an earlier session; returns the resume hello.
+    pub fn resume_initiator(ticket: Ticket, channel_binding: &[u8], nonce: [u8; 32]) -> Result<(Self, Vec<u8>)> {
+        check_binding(channel_binding)?;
+        let (state, hello) = resume::start(ticket, channel_binding, nonce);
+        Ok((Self { stage: Stage::AwaitResumeAccept(state), resumed: true }, hello))
+    }
+
+    /// Answers a resumption with the ticket the hello names (see `TicketStore::take`).
+    pub fn resume_responder(ticket: Ticket, channel_binding: &[u8], nonce: [u8; 32]) -> Result<Self> {
+        check_binding(channel_binding)?;
+        let stage = Stage::AwaitResumeHello { ticket, channel_binding: channel_binding.to_vec(), nonce };
+        Ok(Self { stage, resumed: true })
     }
 
     /// Starts as responder, waiting for message 1.
     pub fn responder(identity: Identity, channel_binding: &[u8], randomness: ResponderRandomness) -> Result<Self> {
         check_binding(channel_binding)?;
-        Ok(Self { stage: Stage::AwaitInitiatorHello { identity, channel_binding: channel_binding.to_vec(), randomness } })
+        let stage = Stage::AwaitInitiatorHello { identity, channel_binding: channel_binding.to_vec(), randomness };
+        Ok(Self { stage, resumed: false })
     }
 
     /// Handles the peer's next message; returns the message to send back, if any.
@@ -170,6 +194,15 @@ impl Handshake {
                 (Stage::AwaitInitiatorAuth(s), Some(reply))
             }
             Stage::AwaitInitiatorAuth(s) => (Stage::Complete(Box::new(s.handle(msg)?)), None),
+            Stage::AwaitResumeAccept(s) => {
+                let (outcome, reply) = s.handle(msg)?;
+                (Stage::Complete(Box::new(outcome)), Some(reply))
+            }
+            Stage::AwaitResumeHello { ticket, channel_binding, nonce } => {
+                let (s, reply) = resume::respond(ticket, &channel_binding, msg, nonce)?;
+                (Stage::AwaitResumeFinish(s), Some(reply))
+            }
+            Stage::AwaitResumeFinish(s) => (Stage::Complete(Box::new(s.handle(msg)?)), None),
             done @ (Stage::Complete(_) | Stage::Failed) => {
                 let got = done.name();
                 self.stage = done;
@@ -178,6 +211,17 @@ impl Handshake {
         };
         self.stage = next;
         Ok(reply)
+    }
+
+    /// True for a resumption (no KEM), false for a full handshake.
+    pub fn is_resumption(&self) -> bool {
+        self.resumed
+    }
+
+    /// The ticket for resuming this session later (its resumption secret and the peer).
+    pub fn ticket(&self) -> Result<Ticket> {
+        let o = self.outcome()?;
+        Ok(Ticket::new(&o.resumption_secret, o.peer))
     }
 
     /// True once keys are confirmed on this side.

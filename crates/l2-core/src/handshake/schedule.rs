@@ -16,6 +16,9 @@ pub(crate) mod label {
     pub const INITIATOR_TO_RESPONDER: &str = "l2-session v1 2026-11 initiator to responder traffic";
     pub const RESPONDER_TO_INITIATOR: &str = "l2-session v1 2026-11 responder to initiator traffic";
     pub const RESUMPTION: &str = "l2-session v1 2026-11 resumption";
+    pub const RESUMPTION_TICKET_ID: &str = "l2-session v1 2026-11 resumption ticket id";
+    pub const RESUMPTION_BINDER: &str = "l2-session v1 2026-11 resumption binder";
+    pub const RESUMED_HANDSHAKE_SECRET: &str = "l2-session v1 2026-11 resumed handshake secret";
     pub const SESSION_ID: &str = "l2-session v1 2026-11 session id";
     /// Prefixes of the signed content (with the transcript hash appended).
     pub const RESPONDER_SIGNATURE: &[u8] = b"l2-session v1 2026-11 responder signature\0";
@@ -76,7 +79,15 @@ pub(crate) struct HandshakeSecrets {
 impl HandshakeSecrets {
     /// HS = KDF(handshake secret; X-Wing secret ‖ transcript hash).
     pub fn derive(kem_secret: &[u8; 32], transcript_hash: &[u8; 32]) -> Self {
-        let secret = kdf(label::HANDSHAKE_SECRET, &[kem_secret, transcript_hash]);
+        Self::from_secret(kdf(label::HANDSHAKE_SECRET, &[kem_secret, transcript_hash]))
+    }
+
+    /// HS of a resumption = KDF(resumed handshake secret; resumption secret ‖ transcript hash).
+    pub fn derive_resumed(resumption_secret: &[u8; 32], transcript_hash: &[u8; 32]) -> Self {
+        Self::from_secret(kdf(label::RESUMED_HANDSHAKE_SECRET, &[resumption_secret, transcript_hash]))
+    }
+
+    fn from_secret(secret: Zeroizing<[u8; 32]>) -> Self {
         Self {
             responder_key: kdf(label::RESPONDER_HANDSHAKE_KEY, &[&secret[..]]),
             initiator_key: kdf(label::INITIATOR_HANDSHAKE_KEY, &[&secret[..]]),

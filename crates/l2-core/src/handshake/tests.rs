@@ -134,3 +134,78 @@ fn rotation_installs_a_second_handshake_as_next_epoch() {
     assert_eq!(cr.open(&f).unwrap().header.epoch, 1);
     assert_eq!(cr.open(&in_flight).unwrap().payload, b"old");
 }
+
+fn resumed(store: &mut TicketStore, from: &Handshake, cb_i: &[u8], cb_r: &[u8], now: u64) -> Result<(Handshake, Handshake)> {
+    let (mut i, hello) = Handshake::resume_initiator(from.ticket()?, cb_i, [7; 32])?;
+    let ticket = store.take(&hello, now)?;
+    let mut r = Handshake::resume_responder(ticket, cb_r, [8; 32])?;
+    let accept = r.handle(&hello)?.expect("resume accept");
+    let finish = i.handle(&accept)?.expect("resume finish");
+    assert!(r.handle(&finish)?.is_none());
+    Ok((i, r))
+}
+
+#[test]
+fn resumption_in_one_round_trip_gives_fresh_agreeing_keys() {
+    let (full_i, full_r) = run(|_, _| {}, b"", b"").unwrap();
+    let mut store = TicketStore::new();
+    store.insert(full_r.ticket().unwrap(), 1_000, 0).unwrap();
+    let (mut i, mut r) = resumed(&mut store, &full_i, b"cb", b"cb", 10).unwrap();
+    assert!(i.is_resumption() && r.is_complete());
+    assert_eq!(i.outcome().unwrap().peer, id(2).public_key());
+    assert_eq!(r.outcome().unwrap().peer, id(1).public_key());
+    assert_ne!(i.outcome().unwrap().session_id, full_i.outcome().unwrap().session_id);
+    let (mut ci, mut cr) = (i.frame_cipher(Default::default()).unwrap(), r.frame_cipher(Default::default()).unwrap());
+    assert_eq!(cr.open(&ci.seal(FrameType::Data, b"resumed").unwrap()).unwrap().payload, b"resumed");
+    // Single use: the same ticket does not resume twice.
+    assert_eq!(resumed(&mut store, &full_i, b"", b"", 10).err().unwrap().code(), "ERR_L2_AUTH_FAILED");
+}
+
+#[test]
+fn resumption_refuses_expired_tickets_wrong_secrets_and_other_bindings() {
+    let (full_i, full_r) = run(|_, _| {}, b"", b"").unwrap();
+    let mut store = TicketStore::new();
+    store.insert(full_r.ticket().unwrap(), 100, 0).unwrap();
+    assert_eq!(resumed(&mut store, &full_i, b"", b"", 100).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "expired");
+    store.insert(full_r.ticket().unwrap(), 100, 0).unwrap();
+    assert_eq!(resumed(&mut store, &full_i, b"a", b"b", 5).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "binding");
+    let (other, _) = run(|_, _| {}, b"", b"").unwrap();
+    let (_, hello) = Handshake::resume_initiator(other.ticket().unwrap(), b"", [1; 32]).unwrap();
+    assert_eq!(store.take(&hello, 5).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "unknown ticket");
+}
+
+#[test]
+fn every_bit_flip_in_resumption_messages_is_rejected() {
+    let (full_i, full_r) = run(|_, _| {}, b"", b"").unwrap();
+    for msg in 0..3 {
+        let len = [messages::RESUME_HELLO_LEN, messages::RESUME_ACCEPT_LEN, messages::RESUME_FINISH_LEN][msg];
+        for bit in 0..len * 8 {
+            let (mut i, mut hello) = Handshake::resume_initiator(full_i.ticket().unwrap(), b"", [7; 32]).unwrap();
+            let mut r = Handshake::resume_responder(full_r.ticket().unwrap(), b"", [8; 32]).unwrap();
+            let flip = |m: &mut Vec<u8>| m[bit / 8] ^= 1 << (bit % 8);
+            let result = (|| -> Result<()> {
+                if msg == 0 { flip(&mut hello) }
+                let mut accept = r.handle(&hello)?.unwrap();
+                if msg == 1 { flip(&mut accept) }
+                let mut finish = i.handle(&accept)?.unwrap();
+                if msg == 2 { flip(&mut finish) }
+                r.handle(&finish).map(|_| ())
+            })();
+            assert!(result.is_err(), "flip of bit {bit} in resumption message {msg} went unnoticed");
+        }
+    }
+}
+
+#[test]
+fn sealed_tickets_open_only_with_their_key() {
+    let (full_i, _) = run(|_, _| {}, b"", b"").unwrap();
+    let sealed = full_i.ticket().unwrap().seal(&[9; 32], [1; 12]).unwrap();
+    assert_eq!(sealed.len(), SEALED_TICKET_LEN);
+    let opened = Ticket::open(&sealed, &[9; 32]).unwrap();
+    assert_eq!(opened.id, full_i.ticket().unwrap().id);
+    assert_eq!(opened.peer, id(2).public_key());
+    assert_eq!(Ticket::open(&sealed, &[8; 32]).err().unwrap().code(), "ERR_L2_AUTH_FAILED");
+    let mut bad = sealed.clone();
+    bad[20] ^= 1;
+    assert_eq!(Ticket::open(&bad, &[9; 32]).err().unwrap().code(), "ERR_L2_AUTH_FAILED");
+}
