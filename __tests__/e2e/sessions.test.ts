@@ -5,6 +5,9 @@
  */
 import * as dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { AuditRecord, Identity, L2Error, Node, Session, StateChange } from '../../ts';
 
 jest.setTimeout(60_000);
@@ -224,4 +227,55 @@ test('bad arguments to the session API are typed errors', async () => {
   await expect(alice.establish(Identity.generate().did, { addresses: { tcp: '127.0.0.1:1' }, config: { ttl: 'forever' } })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
   await expect(Node.listen({ identity: 'me' as never })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
   await expect(Node.listen({ identity: Identity.generate(), config: { heartbeatInterval: -1 } })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+});
+
+test('a rotation the peer never answers rejects rotate() with ERR_L2_ROTATION', async () => {
+  const alice = await listen({ config: { handshakeTimeout: '500ms' } });
+  const bob = await listen();
+  const relay = await udpRelay(bob.addresses.quic!);
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: { quic: relay.address }, transport: 'quic' });
+  await inbound;
+  relay.dropping = true;
+  await expect(s.rotate()).rejects.toMatchObject({ code: 'ERR_L2_ROTATION' });
+  relay.close();
+});
+
+test('audit records go to a JSON-lines file: one per transition, no key material', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'l2-audit-')), 'audit.jsonl');
+  const alice = await listen({ audit: file });
+  const bob = await listen();
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  await s.rotate();
+  await s.close();
+  const records = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+  expect(records.map((r) => r.to)).toEqual(['handshake_initiated', 'established', 'rotating', 'established', 'closed']);
+  expect(records.map((r) => r.keyEpoch)).toEqual([0, 1, 1, 2, 2]);
+  // Identifiers only: the session id (8 bytes hex) and DIDs; no 32-byte value in any encoding.
+  const text = fs.readFileSync(file, 'utf8');
+  expect(text).not.toMatch(/[0-9a-f]{40,}/i);
+  expect(text.replace(/did:key:z[1-9A-HJ-NP-Za-km-z]+/g, '')).not.toMatch(/[A-Za-z0-9+/]{40,}/);
+});
+
+test('receive() honours timeout and AbortSignal; async iteration ends at close', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  const peer = await inbound;
+  await expect(s.receive({ timeout: 50 })).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
+  const abort = new AbortController();
+  const pending = s.receive({ signal: abort.signal });
+  abort.abort();
+  await expect(pending).rejects.toMatchObject({ code: 'ERR_L2_ABORTED' });
+  const got: string[] = [];
+  const reading = (async () => {
+    for await (const m of peer) got.push(String(m));
+  })();
+  for (const m of ['x', 'y', 'z']) await s.send(Buffer.from(m));
+  while (got.length < 3) await new Promise((r) => setTimeout(r, 10));
+  await s.close();
+  await reading;
+  expect(got).toEqual(['x', 'y', 'z']);
+  await expect(s.send(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_L2_CLOSED' });
 });

@@ -319,7 +319,7 @@ export class Node extends EventEmitter<NodeEvents> {
     const timeout = parseConfig(this.#config).handshakeTimeout;
     const channelBinding = link.channelBinding ?? undefined;
     const [hello] = await nextMessages(link, timeout);
-    // Type byte 4 is a resume hello (SPEC.md §3.6); anything else goes to the full handshake.
+    // Type byte 4 is a resume hello (SPEC.md §3.5); anything else goes to the full handshake.
     const handshake = hello[0] === 4
       ? Handshake.resumeResponder(this.#tickets, hello, this.#clock.now(), { channelBinding })
       : Handshake.responder(this.#identity, { channelBinding });

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { L2Error, toL2Error } from '../errors';
+import type { L2ErrorCode } from '../errors';
 import { FrameType, Handshake } from '../handshake';
 import { Identity } from '../identity';
 import { SessionDriver, SessionMachine } from '../session';
@@ -85,6 +86,14 @@ interface Waiter {
 /** Why a failed handshake failed, for the machine. */
 function failureReason(err: unknown): 'authentication_failed' | 'protocol_error' {
   return toL2Error(err).code === 'ERR_L2_AUTH_FAILED' ? 'authentication_failed' : 'protocol_error';
+}
+
+/** The error a caller waiting on a session sees when it fails or closes instead. */
+function failureCode(record: AuditRecord): L2ErrorCode {
+  if (record.from === 'rotating' && record.to === 'failed') return 'ERR_L2_ROTATION';
+  if (record.reason === 'timeout') return 'ERR_L2_TIMEOUT';
+  if (record.reason === 'authentication_failed') return 'ERR_L2_AUTH_FAILED';
+  return 'ERR_L2_CLOSED';
 }
 
 /** An authenticated, encrypted session with one peer. */
@@ -289,7 +298,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #startHandshake(kind: HandshakeKind, role: Role): void {
     if (kind === 'rotation') return this.#startRotation(role);
-    // A full handshake (or a resumption, run as a full one: see SPEC.md §7) happens on a new link.
+    // A full handshake or a resumption (SPEC.md §3.5) happens on a new link.
     if (role === 'responder') return; // Answered by the node's accept path, which calls acceptConnection.
     this.#host.connect(this, kind).then(
       (connected) =>
@@ -451,7 +460,7 @@ export class Session extends EventEmitter<SessionEvents> {
         w.resolve();
       } else if (record.to === 'failed' || record.to === 'closed') {
         this.#stateWaiters.delete(w);
-        w.reject(new L2Error(record.reason === 'timeout' ? 'ERR_L2_TIMEOUT' : record.reason === 'authentication_failed' ? 'ERR_L2_AUTH_FAILED' : 'ERR_L2_CLOSED', `session ${this.id}: ${record.from} → ${record.to} (${record.reason})`));
+        w.reject(new L2Error(failureCode(record), `session ${this.id}: ${record.from} → ${record.to} (${record.reason})`));
       }
     }
     if (record.to === 'closed') {

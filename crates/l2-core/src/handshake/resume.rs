@@ -1,4 +1,4 @@
-//! Resumption (SPEC.md §3.6): one round trip from the resumption secret of an earlier session,
+//! Resumption (SPEC.md §3.5): one round trip from the resumption secret of an earlier session,
 //! no KEM. Each side proves it holds the secret with a finished MAC over a fresh transcript;
 //! the traffic keys come from the secret and both nonces, so they are new for every resumption.
 
