@@ -22,11 +22,14 @@ export interface InboundFrame {
 
 /** Largest batch of sealed frames sent as one transport message (the transport's default limit is 1 MiB). */
 const MAX_SEND = 512 * 1024;
+/** Bytes queued or in flight above which `send()` waits for the link (backpressure). */
+export const SEND_HIGH_WATER = 1024 * 1024;
 
 export class Channel {
   private pending: Pending[] = [];
+  private pendingBytes = 0;
   private sealed: Buffer[] = [];
-  private sealedBytes = 0;
+  private inFlight = 0;
   private sending: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private closed = false;
@@ -41,21 +44,30 @@ export class Channel {
     return this.cipher.epoch;
   }
 
-  /** Queues a frame; it is sealed and sent with the next flush (this tick). */
+  /** Bytes queued or handed to the link and not yet taken by it. */
+  get backlog(): number {
+    return this.pendingBytes + this.inFlight;
+  }
+
+  /** Queues a frame; it is sealed and sent with the next flush (after the current burst of calls). */
   enqueue(type: FrameType, length: number, write: (out: Buffer, at: number) => void): void {
     this.pending.push({ type, length, write });
+    this.pendingBytes += length;
     this.scheduleFlush();
   }
 
   /** Seals what is queued under the current keys (before a key change, so nothing is sealed under the wrong epoch). */
   sealPending(): void {
-    let start = 0;
     const queue = this.pending;
     this.pending = [];
-    while (start < queue.length) {
+    this.pendingBytes = 0;
+    // One sealPacked call per run of one frame type, each run at most MAX_SEND bytes of payload.
+    for (let start = 0; start < queue.length; ) {
       let end = start;
       let bytes = 0;
-      while (end < queue.length && queue[end].type === queue[start].type) bytes += queue[end++].length;
+      while (end < queue.length && queue[end].type === queue[start].type && (end === start || bytes + queue[end].length <= MAX_SEND)) {
+        bytes += queue[end++].length;
+      }
       const data = Buffer.allocUnsafe(bytes);
       const lengths = new Uint32Array(end - start);
       let at = 0;
@@ -64,9 +76,7 @@ export class Channel {
         lengths[k - start] = queue[k].length;
         at += queue[k].length;
       }
-      const frames = this.cipher.sealPacked(data, lengths, queue[start].type);
-      this.sealed.push(frames);
-      this.sealedBytes += frames.length;
+      this.sealed.push(this.cipher.sealPacked(data, lengths, queue[start].type));
       start = end;
     }
   }
@@ -86,23 +96,30 @@ export class Channel {
     return epoch;
   }
 
+  // A macrotask, so a burst of sends (a loop of `await send()`) leaves as one batch.
   private scheduleFlush(): void {
     if (this.flushQueued || this.closed) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushQueued = false;
-      this.flush();
+      void this.flush();
     });
   }
 
-  /** Seals and sends everything queued; sends run one after another, so order holds. */
+  /**
+   * Seals and sends everything queued; sends run one after another, so order holds. Never rejects: a
+   * failed send aborts the link, the read loop sees it end, and the session resends what is unacknowledged.
+   */
   flush(): Promise<void> {
     this.sealPending();
     if (this.sealed.length === 0 || this.closed) return this.sending;
     const batches = this.takeSealed();
-    this.sending = this.sending.then(() => this.link.send(batches));
-    // A failed send is seen by the read loop as a dead link; the session resends what was unacknowledged.
-    this.sending.catch(() => undefined);
+    const bytes = batches.reduce((n, b) => n + b.length, 0);
+    this.inFlight += bytes;
+    this.sending = this.sending
+      .then(() => this.link.send(batches))
+      .catch(() => this.link.abort())
+      .finally(() => (this.inFlight -= bytes));
     return this.sending;
   }
 
@@ -122,7 +139,6 @@ export class Channel {
     }
     if (size > 0) out.push(Buffer.concat(group, size));
     this.sealed = [];
-    this.sealedBytes = 0;
     return out;
   }
 

@@ -10,7 +10,7 @@ import { FrameType, Handshake } from '../handshake';
 import { Identity } from '../identity';
 import { SessionDriver, SessionMachine } from '../session';
 import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, StoredSession, TransportKind, WireMessage } from '../session';
-import { Channel } from './channel';
+import { Channel, SEND_HIGH_WATER } from './channel';
 import type { InboundFrame } from './channel';
 import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
 
@@ -107,6 +107,9 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #driver: SessionDriver;
   #channel: Channel | null = null;
   #lastHandshake: Handshake | null = null;
+  #roomWaiters: (() => void)[] = [];
+  /** The ack not yet sealed: later acks (cumulative) update it instead of adding frames. */
+  #ackSlot: { channel: Channel; seq: number; open: boolean } | null = null;
   #epochs = 0;
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
@@ -185,8 +188,15 @@ export class Session extends EventEmitter<SessionEvents> {
    * suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED` after close.
    */
   async send(data: Uint8Array): Promise<void> {
+    // A full window while established means the peer has not acknowledged yet: wait for room. In other
+    // states the bounded queue applies and a full one throws ERR_L2_LIMIT.
+    while (this.state === 'established' && this.#machine.held >= this.#machine.config.queueLimit) {
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    }
     this.#driver.input((m, now) => m.send(data, now));
-    await this.#channel?.flush();
+    // Resolves at once while little is buffered, so bursts leave as batches; waits for the link beyond that.
+    const channel = this.#channel;
+    if (channel && channel.backlog >= SEND_HIGH_WATER) await channel.flush();
   }
 
   /** The next message; rejects with `ERR_L2_TIMEOUT` after `timeout` ms, `ERR_L2_ABORTED` on `signal`, `ERR_L2_CLOSED` when closed. */
@@ -268,15 +278,22 @@ export class Session extends EventEmitter<SessionEvents> {
   acceptConnection(connected: Connected, transport: TransportKind): void {
     if (!this.initiator) this.#host.issueTicket(connected.handshake, this.#machine.config.ttl);
     this.#driver.input((m, now) => {
-      if (m.state === 'idle' || m.state === 'suspended' || m.state === 'failed') {
-        m.handlePeerHello(connected.handshake.isResumption ? 'resume' : 'full', now);
-        this.#attach(connected);
-        m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
-      } else {
-        this.#attach(connected);
-        this.#epochs++;
-        m.handleTransportChanged(transport, now);
-        m.handleLinkUp(now);
+      switch (m.state) {
+        case 'idle':
+        case 'suspended':
+        case 'failed':
+          m.handlePeerHello(connected.handshake.isResumption ? 'resume' : 'full', now);
+          this.#attach(connected);
+          return m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
+        case 'rotating':
+          // The rotation's messages died with the old link; this handshake's fresh keys complete it.
+          this.#attach(connected);
+          m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
+          return m.handleTransportChanged(transport, now);
+        default:
+          this.#attach(connected);
+          m.handleTransportChanged(transport, now);
+          return m.handleLinkUp(now);
       }
     });
   }
@@ -293,7 +310,30 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #transmit(message: WireMessage): void {
     // Without a channel the message is dropped: data stays held in the machine and is resent.
-    this.#channel?.enqueue(frameTypeOf(message), payloadLength(message), (out, at) => writePayload(message, out, at));
+    const channel = this.#channel;
+    if (!channel) return;
+    if (message.kind === 'ack') return this.#ack(channel, message.seq);
+    channel.enqueue(frameTypeOf(message), payloadLength(message), (out, at) => writePayload(message, out, at));
+  }
+
+  #ack(channel: Channel, seq: number): void {
+    const slot = this.#ackSlot;
+    if (slot && slot.open && slot.channel === channel) {
+      slot.seq = Math.max(slot.seq, seq);
+      return;
+    }
+    const next = { channel, seq, open: true };
+    this.#ackSlot = next;
+    channel.enqueue(FrameType.Ack, payloadLength({ kind: 'ack', seq }), (out, at) => {
+      next.open = false;
+      writePayload({ kind: 'ack', seq: next.seq }, out, at);
+    });
+  }
+
+  #wakeSenders(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   #startHandshake(kind: HandshakeKind, role: Role): void {
@@ -344,17 +384,20 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #onFrames(frames: InboundFrame[]): void {
-    this.#driver.input((m, now) => {
-      for (const f of frames) {
-        if (m.state === 'closed') return;
-        if (f.type === FrameType.Rotate) this.#onRotationMessage(m, f.payload, now);
-        else if (f.type === FrameType.Close) m.close(now, 'peer_closed');
-        else {
-          const message = readPayload(f.type, f.payload);
-          if (message) m.handleMessage(message, now);
-        }
+    this.#driver.input((m, now) => this.#handleFrames(m, frames, now));
+    if (this.#roomWaiters.length > 0) this.#wakeSenders();
+  }
+
+  #handleFrames(m: SessionMachine, frames: InboundFrame[], now: number): void {
+    for (const f of frames) {
+      if (m.state === 'closed') return;
+      if (f.type === FrameType.Rotate) this.#onRotationMessage(m, f.payload, now);
+      else if (f.type === FrameType.Close) m.close(now, 'peer_closed');
+      else {
+        const message = readPayload(f.type, f.payload);
+        if (message) m.handleMessage(message, now);
       }
-    });
+    }
   }
 
   // Rotation messages travel in Rotate frames under the current keys; their first byte is the handshake message type.
@@ -453,6 +496,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #onTransition(record: AuditRecord): void {
     this.#host.audit(record);
+    this.#wakeSenders();
     this.emit('state', { from: record.from, to: record.to, reason: record.reason });
     for (const w of [...this.#stateWaiters]) {
       if (w.want(record.to)) {
