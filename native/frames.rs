@@ -43,7 +43,7 @@ fn frame_type(t: Option<u32>) -> Result<FrameType, Code> {
         Some(t) => u8::try_from(t)
             .ok()
             .and_then(|b| FrameType::try_from(b).ok())
-            .ok_or_else(|| bad_input(format!("frameType must be 1..=6, got {t}"))),
+            .ok_or_else(|| bad_input(format!("frameType must be 1..=7, got {t}"))),
     }
 }
 

@@ -13,7 +13,7 @@ type NativeTicketStore = InstanceType<typeof native.TicketStore>;
 type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
 
 /** Frame types (authenticated in the header). */
-export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5, Ack: 6 } as const;
+export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5, Ack: 6, Bind: 7 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Per-frame outcome in `openBatch`. */

@@ -97,10 +97,10 @@ test('resumption with unchanged keys → established in one round trip, no new K
   const s = await alice.resume(bob.did, stored, { key, addresses: bob.addresses });
   const peer = await inbound;
   expect([s.state, s.resumed, peer.resumed]).toEqual(['established', true, true]);
-  // One round trip and no KEM: the dialer sent the 84-byte hello and the 36-byte finish and
-  // received one 68-byte answer; a full handshake sends a 1252-byte X-Wing key first.
+  // One round trip and no KEM: the dialer sent the 84-byte hello, the 36-byte finish and the 40-byte
+  // bind frame, and received one 68-byte answer; a full handshake sends a 1252-byte X-Wing key first.
   const stats = s.link!.stats();
-  expect([stats.messagesSent, stats.bytesSent, stats.messagesReceived, stats.bytesReceived]).toEqual([2, 84 + 36, 1, 68]);
+  expect([stats.messagesSent, stats.bytesSent, stats.messagesReceived, stats.bytesReceived]).toEqual([3, 84 + 36 + 40, 1, 68]);
   await s.send(Buffer.from('resumed'));
   expect(await collect(peer, 1)).toEqual(['resumed']);
 

@@ -146,7 +146,10 @@ export class Channel {
    * Reads until the link ends: opens each message as a batch of frames and hands every frame that
    * opened to `onFrames` (one call per transport message). Resolves when the link ends for any reason.
    */
-  async readLoop(first: Buffer[], onFrames: (frames: InboundFrame[]) => void): Promise<void> {
+  async readLoop(frames: InboundFrame[], first: Buffer[], onFrames: (frames: InboundFrame[]) => void): Promise<void> {
+    // Start after the caller's current step (say, the session taking its handshake result).
+    await Promise.resolve();
+    if (frames.length > 0) onFrames(frames);
     let backlog = first;
     for (;;) {
       for (const message of backlog) onFrames(this.open(message));
@@ -160,7 +163,8 @@ export class Channel {
     }
   }
 
-  private open(message: Buffer): InboundFrame[] {
+  /** Opens one transport message (a batch of frames); a malformed one aborts the link. */
+  open(message: Buffer): InboundFrame[] {
     const batch = this.cipher.openBatch(message);
     if (batch.error || batch.consumed !== message.length) {
       // A transport message always holds whole frames; anything else means a broken or hostile peer.

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { L2Error, toL2Error } from '../errors';
-import { Handshake, TicketStore } from '../handshake';
+import { FrameType, Handshake, TicketStore } from '../handshake';
 import { Identity, didToPublicKey } from '../identity';
 import { systemClock } from '../session';
 import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
@@ -95,6 +95,9 @@ export interface NodeEvents {
 
 const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout'] as const;
 const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout'] as const;
+
+/** Session ids are 8 random bytes, in hex. */
+const SESSION_ID_LEN = 8;
 
 interface Route {
   readonly peerKey: Buffer;
@@ -198,7 +201,7 @@ export class Node extends EventEmitter<NodeEvents> {
   async resume(peerDid: string, stored: ExportedSession, opts: ResumeOptions): Promise<Session> {
     const o = checkOptions<ResumeOptions>('resume options', opts, [...ESTABLISH_OPTIONS, 'key']);
     if (!o || !(o.key instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'resume needs the key the session was exported with');
-    if (typeof stored !== 'object' || stored === null || typeof stored.ticket !== 'string' || stored.peerDid !== peerDid) {
+    if (typeof stored !== 'object' || stored === null || typeof stored.ticket !== 'string' || stored.peerDid !== peerDid || !/^[0-9a-f]{16}$/.test(String(stored.sessionId))) {
       throw new L2Error('ERR_L2_BAD_INPUT', `stored session is not an export of a session with ${String(peerDid)}`);
     }
     const { ticket, ...state } = stored;
@@ -216,7 +219,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!['auto', 'quic', 'tcp'].includes(transport)) throw new L2Error('ERR_L2_BAD_INPUT', `transport must be 'auto', 'quic' or 'tcp'`);
     const config = { ...this.#config, ...o.config };
     const session = new Session(this.#host, {
-      id: resume?.state.sessionId ?? randomBytes(8).toString('hex'),
+      id: resume?.state.sessionId ?? randomBytes(SESSION_ID_LEN).toString('hex'),
       peerDid,
       peerKey: Buffer.from(peer.publicKey),
       initiator: true,
@@ -277,13 +280,14 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!route) throw new L2Error('ERR_L2_INVALID_STATE', 'session has no route');
     if (kind === 'resume' && route.resume) {
       const { ticket, key } = route.resume;
-      const resumed = await this.#handshakeOn(route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch(() => null);
+      const resumed = await this.#handshakeOn(session, route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch(() => null);
       if (resumed) return resumed;
     }
-    return this.#handshakeOn(route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }));
+    return this.#handshakeOn(session, route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }));
   }
 
-  async #handshakeOn(route: Route, start: (channelBinding: Buffer | undefined) => Handshake): Promise<Connected> {
+  // The handshake, then the bind frame naming the session (SPEC.md §6).
+  async #handshakeOn(session: Session, route: Route, start: (channelBinding: Buffer | undefined) => Handshake): Promise<Connected> {
     const link = await this.#transport.dial(route.dial);
     try {
       const handshake = start(link.channelBinding ?? undefined);
@@ -292,7 +296,9 @@ export class Node extends EventEmitter<NodeEvents> {
       const confirm = handshake.handle(reply)!;
       const channel = new Channel(link, handshake.frameCipher());
       await link.send([confirm]);
-      return { channel, handshake, leftover: [] };
+      channel.enqueue(FrameType.Bind, SESSION_ID_LEN, (out, at) => out.write(session.id, at, 'hex'));
+      await channel.flush();
+      return { channel, handshake, frames: [], leftover: [] };
     } catch (err) {
       link.abort();
       throw err;
@@ -324,15 +330,22 @@ export class Node extends EventEmitter<NodeEvents> {
       ? Handshake.resumeResponder(this.#tickets, hello, this.#clock.now(), { channelBinding })
       : Handshake.responder(this.#identity, { channelBinding });
     await link.send([handshake.handle(hello)!]);
-    const [confirm, ...leftover] = await nextMessages(link, timeout);
+    const [confirm, ...rest] = await nextMessages(link, timeout);
     handshake.handle(confirm);
     const peerDid = handshake.peerDid!;
     this.#checkQuarantine(peerDid);
-    const connected: Connected = { channel: new Channel(link, handshake.frameCipher()), handshake, leftover };
-    const known = [...this.#sessions].find((s) => !s.initiator && s.peerDid === peerDid && s.state !== 'closed');
+    const channel = new Channel(link, handshake.frameCipher());
+    const [first, ...leftover] = rest.length > 0 ? rest : await nextMessages(link, timeout);
+    const [bind, ...frames] = channel.open(first);
+    if (bind?.type !== FrameType.Bind || bind.payload.length !== SESSION_ID_LEN) {
+      throw new L2Error('ERR_L2_BAD_INPUT', `${peerDid} did not bind the link to a session`);
+    }
+    const id = bind.payload.toString('hex');
+    const connected: Connected = { channel, handshake, frames, leftover };
+    const known = [...this.#sessions].find((s) => !s.initiator && s.peerDid === peerDid && s.id === id && s.state !== 'closed');
     if (known) return known.acceptConnection(connected, link.transport);
     const session = new Session(this.#host, {
-      id: randomBytes(8).toString('hex'),
+      id,
       peerDid,
       peerKey: handshake.peerPublicKey!,
       initiator: false,

@@ -43,7 +43,9 @@ export interface SessionEvents {
 export interface Connected {
   readonly channel: Channel;
   readonly handshake: Handshake;
-  /** Transport messages that arrived with the last handshake message. */
+  /** Frames already opened (those after the bind frame in its message). */
+  readonly frames: InboundFrame[];
+  /** Transport messages that arrived with them, not opened yet. */
   readonly leftover: Buffer[];
 }
 
@@ -305,7 +307,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#rotation = null;
     old?.abort();
     const channel = connected.channel;
-    void channel.readLoop(connected.leftover, (frames) => this.#onFrames(frames)).then(() => this.#onLinkEnded(channel));
+    void channel.readLoop(connected.frames, connected.leftover, (frames) => this.#onFrames(frames)).then(() => this.#onLinkEnded(channel));
   }
 
   #transmit(message: WireMessage): void {

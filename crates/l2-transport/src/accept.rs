@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use crate::link::{Link, LinkContext};
@@ -19,6 +20,8 @@ pub(crate) struct Inbound {
     pub ctx: LinkContext,
     pub tracker: TaskTracker,
     pub handshake_timeout: Duration,
+    /// One permit per inbound connection in set-up (`max_pending_handshakes`).
+    pub pending: Arc<Semaphore>,
 }
 
 impl Inbound {
@@ -28,15 +31,25 @@ impl Inbound {
 
     /// Context for one new link: node shutdown cancels it, closing it does not touch the node.
     pub fn link_ctx(&self) -> LinkContext {
-        LinkContext { cancel: self.ctx.cancel.child_token(), ..self.ctx.clone() }
+        LinkContext {
+            cancel: self.ctx.cancel.child_token(),
+            ..self.ctx.clone()
+        }
+    }
+
+    /// A set-up slot for one more inbound connection, or `None` (counted) when all are taken.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.pending.clone().try_acquire_owned().ok();
+        if permit.is_none() {
+            self.counters().count_drop(DropReason::HandshakeLimit);
+        }
+        permit
     }
 
     /// Queues a set-up link for `accept()`, or refuses it when the backlog is full.
     pub fn deliver(&self, link: Link) {
         match self.tx.try_send(link) {
-            Ok(()) => {
-                self.counters().links_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+            Ok(()) => {}
             Err(TrySendError::Full(link)) => {
                 self.counters().count_drop(DropReason::AcceptBacklogFull);
                 link.abort();

@@ -32,12 +32,19 @@ pub struct NodeConfig {
     pub accept_backlog: usize,
     /// Time an inbound link has to complete QUIC/TCP set-up and send its preamble.
     pub handshake_timeout: Duration,
+    /// Inbound links in set-up at once; more are refused and counted, so a flood of
+    /// half-open connections cannot hold unbounded tasks and buffers.
+    pub max_pending_handshakes: usize,
     /// How long a graceful `close()` waits for the peer to take our data and finish its side.
     pub close_linger: Duration,
     /// QUIC idle timeout; keep-alives are sent at a third of it.
     pub quic_idle_timeout: Duration,
     /// Per-stream and per-connection QUIC receive window in bytes (flow-control backpressure).
     pub quic_receive_window: u32,
+    /// Requested kernel send/receive buffer of the QUIC UDP socket. The 208 KiB Linux default
+    /// overflows when a few hundred handshakes (each ~3 KiB with ML-KEM) arrive at once; the
+    /// kernel caps the request at `net.core.rmem_max`/`wmem_max`.
+    pub quic_socket_buffer: usize,
 }
 
 /// Multicast group used by [`crate::Node::discover_multicast`] and joined by the service.
@@ -64,24 +71,36 @@ impl NodeConfig {
             max_frame_len: 1 << 20,
             accept_backlog: 1024,
             handshake_timeout: Duration::from_secs(5),
+            max_pending_handshakes: 512,
             close_linger: Duration::from_secs(3),
             quic_idle_timeout: Duration::from_secs(30),
             quic_receive_window: 8 << 20,
+            quic_socket_buffer: 4 << 20,
         }
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.did.is_empty() || self.did.len() > MAX_DID_LEN {
-            return Err(Error::BadInput(format!("did must be 1..={MAX_DID_LEN} bytes")));
+            return Err(Error::BadInput(format!(
+                "did must be 1..={MAX_DID_LEN} bytes"
+            )));
         }
         if self.max_frame_len == 0 || self.max_frame_len > u32::MAX as usize {
             return Err(Error::BadInput("max_frame_len must be 1..=u32::MAX".into()));
         }
-        if self.accept_backlog == 0 || self.discovery_rate_per_sec == 0 {
-            return Err(Error::BadInput("accept_backlog and discovery_rate_per_sec must be > 0".into()));
+        if self.accept_backlog == 0
+            || self.max_pending_handshakes == 0
+            || self.discovery_rate_per_sec == 0
+        {
+            return Err(Error::BadInput(
+                "accept_backlog, max_pending_handshakes and discovery_rate_per_sec must be > 0"
+                    .into(),
+            ));
         }
         if self.quic_idle_timeout < Duration::from_millis(300) {
-            return Err(Error::BadInput("quic_idle_timeout must be at least 300 ms".into()));
+            return Err(Error::BadInput(
+                "quic_idle_timeout must be at least 300 ms".into(),
+            ));
         }
         Ok(())
     }
@@ -142,15 +161,24 @@ pub struct DialTarget {
 impl DialTarget {
     /// A QUIC-only target.
     pub fn quic(addr: SocketAddr) -> Self {
-        DialTarget { quic: Some(addr), utcp: None }
+        DialTarget {
+            quic: Some(addr),
+            utcp: None,
+        }
     }
     /// A μTCP-only target.
     pub fn utcp(addr: SocketAddr) -> Self {
-        DialTarget { quic: None, utcp: Some(addr) }
+        DialTarget {
+            quic: None,
+            utcp: Some(addr),
+        }
     }
     /// Both transports, for [`TransportChoice::Auto`].
     pub fn both(quic: SocketAddr, utcp: SocketAddr) -> Self {
-        DialTarget { quic: Some(quic), utcp: Some(utcp) }
+        DialTarget {
+            quic: Some(quic),
+            utcp: Some(utcp),
+        }
     }
 }
 

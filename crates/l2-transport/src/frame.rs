@@ -38,7 +38,12 @@ pub(crate) struct FrameReader<R> {
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(io: R, max_frame: usize) -> Self {
-        FrameReader { io, buf: BytesMut::new(), max_frame, eof: false }
+        FrameReader {
+            io,
+            buf: BytesMut::new(),
+            max_frame,
+            eof: false,
+        }
     }
 
     /// Waits for at least one frame, then returns every complete frame already buffered, up to
@@ -50,11 +55,20 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 return Ok(frames);
             }
             if self.eof {
-                return if self.buf.is_empty() { Ok(Vec::new()) } else { Err(FrameError::Truncated) };
+                return if self.buf.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    Err(FrameError::Truncated)
+                };
             }
             // Reserve only what the pending frame needs (already bounded by max_frame).
-            self.buf.reserve(need.saturating_sub(self.buf.len()).max(READ_CHUNK));
-            let n = self.io.read_buf(&mut self.buf).await.map_err(FrameError::Io)?;
+            self.buf
+                .reserve(need.saturating_sub(self.buf.len()).max(READ_CHUNK));
+            let n = self
+                .io
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(FrameError::Io)?;
             if n == 0 {
                 self.eof = true;
             }
@@ -72,7 +86,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     fn take_ready(&mut self, max: usize) -> Result<(Vec<Bytes>, usize), FrameError> {
         let mut out = Vec::new();
         while out.len() < max && self.buf.len() >= PREFIX_LEN {
-            let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+            let len =
+                u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
             if len > self.max_frame {
                 if out.is_empty() {
                     return Err(FrameError::Oversized(len));
@@ -106,10 +121,17 @@ pub(crate) fn with_prefixes(frames: Vec<Bytes>) -> Vec<Bytes> {
 }
 
 /// Writes all chunks with gathered writes: a batch of small frames leaves in one syscall.
-pub(crate) async fn write_all_gathered<W: AsyncWrite + Unpin>(w: &mut W, chunks: &mut [Bytes]) -> io::Result<()> {
+pub(crate) async fn write_all_gathered<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    chunks: &mut [Bytes],
+) -> io::Result<()> {
     let mut idx = 0;
     while idx < chunks.len() {
-        let slices: Vec<IoSlice<'_>> = chunks[idx..].iter().take(MAX_IOV).map(|c| IoSlice::new(c)).collect();
+        let slices: Vec<IoSlice<'_>> = chunks[idx..]
+            .iter()
+            .take(MAX_IOV)
+            .map(|c| IoSlice::new(c))
+            .collect();
         let mut n = w.write_vectored(&slices).await?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -136,7 +158,11 @@ mod tests {
     struct OneByte(Vec<u8>, usize);
 
     impl AsyncRead for OneByte {
-        fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            out: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
             if self.1 < self.0.len() {
                 let b = self.0[self.1];
                 out.put_slice(&[b]);
@@ -163,7 +189,14 @@ mod tests {
             }
             got.extend(batch);
         }
-        assert_eq!(got, vec![Bytes::from_static(b"hello"), Bytes::new(), Bytes::from_static(b"world!")]);
+        assert_eq!(
+            got,
+            vec![
+                Bytes::from_static(b"hello"),
+                Bytes::new(),
+                Bytes::from_static(b"world!")
+            ]
+        );
     }
 
     #[tokio::test]
@@ -171,7 +204,10 @@ mod tests {
         let input = wire(&[b"a", b"b", b"c"]);
         let mut r = FrameReader::new(&input[..], 64);
         assert_eq!(r.read_batch(2).await.expect("ok").len(), 2);
-        assert_eq!(r.read_batch(2).await.expect("ok"), vec![Bytes::from_static(b"c")]);
+        assert_eq!(
+            r.read_batch(2).await.expect("ok"),
+            vec![Bytes::from_static(b"c")]
+        );
         assert!(r.read_batch(2).await.expect("eof").is_empty());
     }
 
@@ -179,8 +215,15 @@ mod tests {
     async fn oversized_prefix_is_rejected_without_allocating() {
         let input = [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3];
         let mut r = FrameReader::new(&input[..], 1024);
-        assert!(matches!(r.read_batch(1).await, Err(FrameError::Oversized(0xFFFF_FFFF))));
-        assert!(r.buf.capacity() < 1 << 20, "buffer grew to {}", r.buf.capacity());
+        assert!(matches!(
+            r.read_batch(1).await,
+            Err(FrameError::Oversized(0xFFFF_FFFF))
+        ));
+        assert!(
+            r.buf.capacity() < 1 << 20,
+            "buffer grew to {}",
+            r.buf.capacity()
+        );
     }
 
     #[tokio::test]
@@ -188,8 +231,14 @@ mod tests {
         let mut input = wire(&[b"ok"]);
         input.extend_from_slice(&[0xFF; 4]);
         let mut r = FrameReader::new(&input[..], 16);
-        assert_eq!(r.read_batch(8).await.expect("first frame"), vec![Bytes::from_static(b"ok")]);
-        assert!(matches!(r.read_batch(8).await, Err(FrameError::Oversized(_))));
+        assert_eq!(
+            r.read_batch(8).await.expect("first frame"),
+            vec![Bytes::from_static(b"ok")]
+        );
+        assert!(matches!(
+            r.read_batch(8).await,
+            Err(FrameError::Oversized(_))
+        ));
     }
 
     #[tokio::test]
@@ -202,10 +251,14 @@ mod tests {
 
     #[tokio::test]
     async fn gathered_write_round_trips() {
-        let frames: Vec<Bytes> = (0..3000u32).map(|i| Bytes::from(i.to_be_bytes().to_vec())).collect();
+        let frames: Vec<Bytes> = (0..3000u32)
+            .map(|i| Bytes::from(i.to_be_bytes().to_vec()))
+            .collect();
         let mut chunks = with_prefixes(frames.clone());
         let mut out = Vec::new();
-        write_all_gathered(&mut out, &mut chunks).await.expect("write to vec");
+        write_all_gathered(&mut out, &mut chunks)
+            .await
+            .expect("write to vec");
         let mut r = FrameReader::new(&out[..], 64);
         let mut got = Vec::new();
         while got.len() < frames.len() {

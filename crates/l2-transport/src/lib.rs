@@ -22,7 +22,10 @@ mod stats;
 mod tls;
 mod utcp;
 
-pub use config::{DialOptions, DialTarget, MulticastConfig, NodeConfig, TransportChoice, TransportKind, MAX_DID_LEN};
+pub use config::{
+    DialOptions, DialTarget, MulticastConfig, NodeConfig, TransportChoice, TransportKind,
+    MAX_DID_LEN,
+};
 pub use discovery::DiscoveryAnswer;
 pub use error::{Error, Result};
 pub use link::Link;

@@ -54,7 +54,8 @@ pub(crate) struct LinkParts {
 }
 
 /// A bidirectional channel of frames to one peer. Cheap to clone; clones share the link, so
-/// one task can send while another receives.
+/// one task can send while another receives. Dropping the last handle without [`Link::close`]
+/// is an abort: like dropping a socket, data the peer has not yet received may be lost.
 #[derive(Clone)]
 pub struct Link {
     inner: Arc<Inner>,
@@ -75,7 +76,7 @@ struct Inner {
 }
 
 impl Drop for Inner {
-    // Ends the μTCP watcher task (see `utcp::watch`) when the last handle goes away.
+    // Ends the μTCP watcher task (spawned in `utcp::link`) when the last handle goes away.
     fn drop(&mut self) {
         self.ctx.cancel.cancel();
     }
@@ -146,7 +147,10 @@ impl Link {
     pub async fn send_batch(&self, frames: Vec<Bytes>) -> Result<()> {
         let max = self.inner.ctx.max_frame;
         if let Some(f) = frames.iter().find(|f| f.len() > max) {
-            return Err(Error::Limit(format!("frame of {} bytes exceeds max_frame_len {max}", f.len())));
+            return Err(Error::Limit(format!(
+                "frame of {} bytes exceeds max_frame_len {max}",
+                f.len()
+            )));
         }
         if frames.is_empty() {
             return Ok(());
@@ -203,7 +207,9 @@ impl Link {
         }
         match read {
             Ok(frames) => {
-                self.inner.counters.received(frames.len(), frames.iter().map(Bytes::len).sum());
+                self.inner
+                    .counters
+                    .received(frames.len(), frames.iter().map(Bytes::len).sum());
                 Ok(frames)
             }
             Err(FrameError::Oversized(len)) => {
@@ -246,15 +252,9 @@ impl Link {
                     }
                 }
             }
-            match &inner.quic {
-                Some(conn) => {
-                    tokio::select! {
-                        _ = inner.peer_done.cancelled() => {}
-                        _ = conn.closed() => {}
-                    }
-                }
-                None => inner.peer_done.cancelled().await,
-            }
+            // Not `conn.closed()`: after the peer closes, its last frames may still sit
+            // unread in our buffers, and aborting now would discard them.
+            inner.peer_done.cancelled().await;
         };
         tokio::select! {
             _ = inner.ctx.cancel.cancelled() => {}
@@ -306,8 +306,13 @@ fn closed() -> Error {
 
 async fn write_chunks(writer: &mut Writer, chunks: &mut [Bytes]) -> Result<()> {
     match writer {
-        Writer::Quic(send) => send.write_all_chunks(chunks).await.map_err(quic_write_error),
-        Writer::Utcp(w) => frame::write_all_gathered(w, chunks).await.map_err(Error::from),
+        Writer::Quic(send) => send
+            .write_all_chunks(chunks)
+            .await
+            .map_err(quic_write_error),
+        Writer::Utcp(w) => frame::write_all_gathered(w, chunks)
+            .await
+            .map_err(Error::from),
     }
 }
 

@@ -43,6 +43,14 @@ struct Inner {
     accepted: Mutex<mpsc::Receiver<Link>>,
 }
 
+impl Drop for Inner {
+    // A node dropped without `shutdown()` still stops its tasks and releases its sockets
+    // (without waiting for them, which a destructor cannot do).
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
 impl Node {
     /// Binds every configured socket and starts the accept and discovery tasks.
     pub async fn bind(config: NodeConfig) -> Result<Node> {
@@ -53,12 +61,21 @@ impl Node {
         let (tx, rx) = mpsc::channel(config.accept_backlog);
         let inbound = Inbound {
             tx,
-            ctx: LinkContext { node: counters.clone(), cancel: cancel.clone(), max_frame: config.max_frame_len, linger: config.close_linger },
+            ctx: LinkContext {
+                node: counters.clone(),
+                cancel: cancel.clone(),
+                max_frame: config.max_frame_len,
+                linger: config.close_linger,
+            },
             tracker: tracker.clone(),
             handshake_timeout: config.handshake_timeout,
+            pending: Arc::new(tokio::sync::Semaphore::new(config.max_pending_handshakes)),
         };
 
-        let quic = config.quic_bind.map(|a| QuicEndpoint::bind(a, &config).map(Arc::new)).transpose()?;
+        let quic = config
+            .quic_bind
+            .map(|a| QuicEndpoint::bind(a, &config).map(Arc::new))
+            .transpose()?;
         let utcp = match config.utcp_bind {
             Some(a) => Some(TcpListener::bind(a).await?),
             None => None,
@@ -69,7 +86,10 @@ impl Node {
             None => None,
         };
         let discovery_addr = discovery.as_ref().map(UdpSocket::local_addr).transpose()?;
-        let multicast = config.discovery_multicast.map(discovery::multicast_listener).transpose()?;
+        let multicast = config
+            .discovery_multicast
+            .map(discovery::multicast_listener)
+            .transpose()?;
 
         let key = SigningKey::from_bytes(&config.identity_seed);
         let public_key = key.verifying_key().to_bytes();
@@ -92,8 +112,20 @@ impl Node {
         if let Some(listener) = utcp {
             tracker.spawn(utcp::accept_loop(listener, inbound));
         }
-        let inner = Inner { config, public_key, counters, cancel, tracker, quic, utcp_addr, discovery_addr, accepted: Mutex::new(rx) };
-        Ok(Node { inner: Arc::new(inner) })
+        let inner = Inner {
+            config,
+            public_key,
+            counters,
+            cancel,
+            tracker,
+            quic,
+            utcp_addr,
+            discovery_addr,
+            accepted: Mutex::new(rx),
+        };
+        Ok(Node {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The QUIC endpoint's UDP address.
@@ -113,7 +145,10 @@ impl Node {
 
     /// This node's own addresses as a dial target (what discovery announces).
     pub fn dial_target(&self) -> DialTarget {
-        DialTarget { quic: self.quic_addr(), utcp: self.utcp_addr() }
+        DialTarget {
+            quic: self.quic_addr(),
+            utcp: self.utcp_addr(),
+        }
     }
 
     /// The DID this node announces.
@@ -129,57 +164,86 @@ impl Node {
     /// Opens a link. `Auto` tries QUIC for `quic_timeout`, then μTCP; the link says which
     /// transport it ended on.
     pub async fn dial(&self, target: DialTarget, opts: DialOptions) -> Result<Link> {
-        let dialled = self.inner.cancel.run_until_cancelled(self.dial_inner(target, opts)).await;
+        let dialled = self
+            .inner
+            .cancel
+            .run_until_cancelled(self.dial_inner(target, opts))
+            .await;
         let link = dialled.unwrap_or_else(|| Err(Error::Closed("node shut down".into())))?;
         self.inner.counters.links_dialed.fetch_add(1, Relaxed);
         Ok(link)
     }
 
     async fn dial_inner(&self, target: DialTarget, opts: DialOptions) -> Result<Link> {
-        let quic_first = match opts.transport {
-            TransportChoice::Utcp => None,
-            TransportChoice::Quic | TransportChoice::Auto => {
-                let addr = target.quic.ok_or_else(|| Error::BadInput("dial target has no QUIC address".into()));
-                Some(addr.and_then(|a| Ok((a, self.inner.quic.as_ref().ok_or_else(|| Error::BadInput("node has no QUIC endpoint".into()))?))))
+        match opts.transport {
+            TransportChoice::Quic => self.dial_quic(target, opts.quic_timeout).await,
+            TransportChoice::Utcp => self.dial_utcp(target, opts.utcp_timeout).await,
+            TransportChoice::Auto => {
+                let quic_error = match self.dial_quic(target, opts.quic_timeout).await {
+                    Ok(link) => return Ok(link),
+                    Err(e) => e,
+                };
+                if target.utcp.is_none() {
+                    return Err(quic_error);
+                }
+                self.inner.counters.utcp_fallbacks.fetch_add(1, Relaxed);
+                self.dial_utcp(target, opts.utcp_timeout).await
             }
-        };
-        let quic_error = match quic_first {
-            None => None,
-            Some(Err(e)) if opts.transport == TransportChoice::Quic || target.utcp.is_none() => return Err(e),
-            Some(Err(e)) => Some(e),
-            Some(Ok((addr, quic))) => match tokio::time::timeout(opts.quic_timeout, quic.dial(addr, self.link_ctx())).await {
-                Ok(Ok(link)) => return Ok(link),
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some(Error::Timeout(format!("QUIC to {addr} not connected within {:?}", opts.quic_timeout))),
-            },
-        };
-        if let Some(e) = quic_error {
-            if opts.transport == TransportChoice::Quic || target.utcp.is_none() {
-                return Err(e);
-            }
-            self.inner.counters.utcp_fallbacks.fetch_add(1, Relaxed);
         }
-        let addr = target.utcp.ok_or_else(|| Error::BadInput("dial target has no μTCP address".into()))?;
-        tokio::time::timeout(opts.utcp_timeout, utcp::dial(addr, self.link_ctx(), &self.inner.tracker))
+    }
+
+    async fn dial_quic(&self, target: DialTarget, within: Duration) -> Result<Link> {
+        let addr = target
+            .quic
+            .ok_or_else(|| Error::BadInput("dial target has no QUIC address".into()))?;
+        let quic = self
+            .inner
+            .quic
+            .as_ref()
+            .ok_or_else(|| Error::BadInput("node has no QUIC endpoint".into()))?;
+        // Dropping the connect future on timeout abandons the attempt inside quinn.
+        tokio::time::timeout(within, quic.dial(addr, self.link_ctx()))
             .await
-            .map_err(|_| Error::Timeout(format!("μTCP to {addr} not connected within {:?}", opts.utcp_timeout)))?
+            .map_err(|_| {
+                Error::Timeout(format!("QUIC to {addr} not connected within {within:?}"))
+            })?
+    }
+
+    async fn dial_utcp(&self, target: DialTarget, within: Duration) -> Result<Link> {
+        let addr = target
+            .utcp
+            .ok_or_else(|| Error::BadInput("dial target has no μTCP address".into()))?;
+        tokio::time::timeout(
+            within,
+            utcp::dial(addr, self.link_ctx(), &self.inner.tracker),
+        )
+        .await
+        .map_err(|_| Error::Timeout(format!("μTCP to {addr} not connected within {within:?}")))?
     }
 
     fn link_ctx(&self) -> LinkContext {
         let c = &self.inner.config;
-        LinkContext { node: self.inner.counters.clone(), cancel: self.inner.cancel.child_token(), max_frame: c.max_frame_len, linger: c.close_linger }
+        LinkContext {
+            node: self.inner.counters.clone(),
+            cancel: self.inner.cancel.child_token(),
+            max_frame: c.max_frame_len,
+            linger: c.close_linger,
+        }
     }
 
     /// Waits for the next inbound link (QUIC or μTCP) whose preamble arrived.
     pub async fn accept(&self) -> Result<Link> {
+        let closed = || Error::Closed("node shut down".into());
         let mut rx = tokio::select! {
-            _ = self.inner.cancel.cancelled() => return Err(Error::Closed("node shut down".into())),
+            _ = self.inner.cancel.cancelled() => return Err(closed()),
             rx = self.inner.accepted.lock() => rx,
         };
-        tokio::select! {
-            _ = self.inner.cancel.cancelled() => Err(Error::Closed("node shut down".into())),
-            link = rx.recv() => link.ok_or_else(|| Error::Closed("node shut down".into())),
-        }
+        let link = tokio::select! {
+            _ = self.inner.cancel.cancelled() => return Err(closed()),
+            link = rx.recv() => link.ok_or_else(closed)?,
+        };
+        self.inner.counters.links_accepted.fetch_add(1, Relaxed);
+        Ok(link)
     }
 
     /// Probes one discovery address and returns its verified answer.
@@ -190,13 +254,21 @@ impl Node {
     /// Probes the configured multicast group and returns every verified answer heard within
     /// `timeout` (this node's own answer included when it listens on the group).
     pub async fn discover_multicast(&self, timeout: Duration) -> Result<Vec<DiscoveryAnswer>> {
-        let mc = self.inner.config.discovery_multicast.ok_or_else(|| Error::BadInput("no discovery_multicast configured".into()))?;
+        let mc = self
+            .inner
+            .config
+            .discovery_multicast
+            .ok_or_else(|| Error::BadInput("no discovery_multicast configured".into()))?;
         discovery::probe_multicast(mc, timeout, &self.inner.counters).await
     }
 
     /// Counters and open QUIC connections.
     pub fn stats(&self) -> NodeStats {
-        let open = self.inner.quic.as_ref().map_or(0, |q| q.endpoint.open_connections());
+        let open = self
+            .inner
+            .quic
+            .as_ref()
+            .map_or(0, |q| q.endpoint.open_connections());
         self.inner.counters.snapshot(open)
     }
 

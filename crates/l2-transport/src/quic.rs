@@ -2,7 +2,7 @@
 //! connections, so dialling from the listening socket keeps NAT hole punching possible.
 
 use std::net::SocketAddr;
-
+use std::sync::Arc;
 
 use crate::accept::Inbound;
 use crate::config::{NodeConfig, TransportKind};
@@ -22,10 +22,26 @@ pub(crate) struct QuicEndpoint {
 impl QuicEndpoint {
     /// Binds the UDP socket; must run inside a tokio runtime (quinn spawns its driver there).
     pub fn bind(addr: SocketAddr, config: &NodeConfig) -> Result<Self> {
-        let (server, client) = tls::quic_configs(config.quic_idle_timeout, config.quic_receive_window)?;
-        let endpoint = quinn::Endpoint::server(server, addr).map_err(|e| Error::transport("QUIC bind", e))?;
-        let local = endpoint.local_addr().map_err(|e| Error::transport("QUIC local address", e))?;
-        Ok(QuicEndpoint { endpoint, client, local })
+        let (server, client) =
+            tls::quic_configs(config.quic_idle_timeout, config.quic_receive_window)?;
+        let socket = udp_socket(addr, config.quic_socket_buffer)
+            .map_err(|e| Error::transport("QUIC bind", e))?;
+        let runtime = Arc::new(quinn::TokioRuntime);
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            runtime,
+        )
+        .map_err(|e| Error::transport("QUIC endpoint", e))?;
+        let local = endpoint
+            .local_addr()
+            .map_err(|e| Error::transport("QUIC local address", e))?;
+        Ok(QuicEndpoint {
+            endpoint,
+            client,
+            local,
+        })
     }
 
     /// Connects, opens the link's stream and announces it with the preamble (a QUIC stream is
@@ -38,7 +54,9 @@ impl QuicEndpoint {
             .await
             .map_err(connection_error)?;
         let (mut send, recv) = conn.open_bi().await.map_err(connection_error)?;
-        send.write_all(&PREAMBLE).await.map_err(|e| Error::transport("QUIC preamble", e))?;
+        send.write_all(&PREAMBLE)
+            .await
+            .map_err(|e| Error::transport("QUIC preamble", e))?;
         let reader = FrameReader::new(Box::new(recv) as _, ctx.max_frame);
         self.link(conn, send, reader, ctx)
     }
@@ -64,7 +82,7 @@ impl QuicEndpoint {
 
     /// Accepts connections until the endpoint closes or the node shuts down; each one is set
     /// up in its own task so a slow peer cannot stall the others.
-    pub async fn accept_loop(self: std::sync::Arc<Self>, inbound: Inbound) {
+    pub async fn accept_loop(self: Arc<Self>, inbound: Inbound) {
         loop {
             let incoming = tokio::select! {
                 _ = inbound.ctx.cancel.cancelled() => break,
@@ -73,8 +91,16 @@ impl QuicEndpoint {
                     None => break,
                 },
             };
+            let Some(permit) = inbound.admit() else {
+                // Tells the peer at once instead of leaving it to time out.
+                incoming.refuse();
+                continue;
+            };
             let (this, inbound2) = (self.clone(), inbound.clone());
-            inbound.tracker.spawn(async move { this.accept_one(incoming, inbound2).await });
+            inbound.tracker.spawn(async move {
+                this.accept_one(incoming, inbound2).await;
+                drop(permit);
+            });
         }
     }
 
@@ -98,19 +124,35 @@ impl QuicEndpoint {
                 inbound.counters().count_drop(DropReason::BadPreamble);
                 conn.close(1u32.into(), b"bad preamble");
             }
-            Ok(Some((conn, send, true, reader))) => match self.link(conn, send, reader, ctx) {
-                Ok(link) => inbound.deliver(link),
-                Err(_) => inbound.counters().count_drop(DropReason::HandshakeTimeout),
-            },
+            // `link` fails only if the TLS exporter is unavailable, which cannot happen once
+            // the handshake is complete; dropping the connection closes it.
+            Ok(Some((conn, send, true, reader))) => {
+                if let Ok(link) = self.link(conn, send, reader, ctx) {
+                    inbound.deliver(link);
+                }
+            }
         }
     }
+}
+
+/// The endpoint's UDP socket with enlarged kernel buffers (see `NodeConfig::quic_socket_buffer`).
+fn udp_socket(addr: SocketAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: a smaller buffer still works, it only drops more under bursts.
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 fn connection_error(e: quinn::ConnectionError) -> Error {
     use quinn::ConnectionError as C;
     match e {
         C::TimedOut => Error::Timeout("QUIC handshake timed out".into()),
-        C::LocallyClosed | C::ApplicationClosed(_) | C::ConnectionClosed(_) | C::Reset => Error::Closed(e.to_string()),
+        C::LocallyClosed | C::ApplicationClosed(_) | C::ConnectionClosed(_) | C::Reset => {
+            Error::Closed(e.to_string())
+        }
         other => Error::transport("QUIC connect", other),
     }
 }
@@ -122,21 +164,35 @@ mod tests {
     use rustls::NamedGroup;
 
     fn group(link: &crate::Link) -> Option<NamedGroup> {
-        let data = link.quic_connection()?.handshake_data()?.downcast::<HandshakeData>().ok()?;
+        let data = link
+            .quic_connection()?
+            .handshake_data()?
+            .downcast::<HandshakeData>()
+            .ok()?;
         Some(data.negotiated_key_exchange_group)
     }
 
     #[tokio::test]
     async fn negotiated_tls_group_is_x25519mlkem768_on_both_sides() {
-        let a = Node::bind(NodeConfig::loopback("did:test:a", [1; 32])).await.expect("bind a");
-        let b = Node::bind(NodeConfig::loopback("did:test:b", [2; 32])).await.expect("bind b");
-        let opts = DialOptions { transport: TransportChoice::Quic, ..DialOptions::default() };
+        let a = Node::bind(NodeConfig::loopback("did:test:a", [1; 32]))
+            .await
+            .expect("bind a");
+        let b = Node::bind(NodeConfig::loopback("did:test:b", [2; 32]))
+            .await
+            .expect("bind b");
+        let opts = DialOptions {
+            transport: TransportChoice::Quic,
+            ..DialOptions::default()
+        };
         let target = DialTarget::quic(b.quic_addr().expect("quic"));
         let (dialled, accepted) = tokio::join!(a.dial(target, opts), b.accept());
         let (dialled, accepted) = (dialled.expect("dial"), accepted.expect("accept"));
         assert_eq!(group(&dialled), Some(NamedGroup::X25519MLKEM768));
         assert_eq!(group(&accepted), Some(NamedGroup::X25519MLKEM768));
-        let alpn = dialled.quic_connection().and_then(|c| c.handshake_data()).and_then(|d| d.downcast::<HandshakeData>().ok());
+        let alpn = dialled
+            .quic_connection()
+            .and_then(|c| c.handshake_data())
+            .and_then(|d| d.downcast::<HandshakeData>().ok());
         assert_eq!(alpn.and_then(|d| d.protocol), Some(crate::ALPN.to_vec()));
         a.shutdown().await;
         b.shutdown().await;

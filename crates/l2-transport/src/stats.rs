@@ -25,11 +25,13 @@ pub enum DropReason {
     HandshakeTimeout,
     /// An inbound link refused because the accept backlog was full.
     AcceptBacklogFull,
+    /// An inbound connection refused because `max_pending_handshakes` were in set-up.
+    HandshakeLimit,
 }
 
 impl DropReason {
     /// Every reason, in the order snapshots list them.
-    pub const ALL: [DropReason; 8] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::DiscoveryMalformed,
         DropReason::DiscoveryRateLimited,
         DropReason::DiscoveryBadSignature,
@@ -38,6 +40,7 @@ impl DropReason {
         DropReason::TruncatedFrame,
         DropReason::HandshakeTimeout,
         DropReason::AcceptBacklogFull,
+        DropReason::HandshakeLimit,
     ];
 
     /// Snake-case name used as a key by the binding.
@@ -51,6 +54,7 @@ impl DropReason {
             DropReason::TruncatedFrame => "truncated_frame",
             DropReason::HandshakeTimeout => "handshake_timeout",
             DropReason::AcceptBacklogFull => "accept_backlog_full",
+            DropReason::HandshakeLimit => "handshake_limit",
         }
     }
 }
@@ -72,7 +76,10 @@ impl NodeCounters {
 
     pub fn snapshot(&self, quic_connections: usize) -> NodeStats {
         NodeStats {
-            dropped: DropReason::ALL.iter().map(|&r| (r, self.dropped[r as usize].load(Relaxed))).collect(),
+            dropped: DropReason::ALL
+                .iter()
+                .map(|&r| (r, self.dropped[r as usize].load(Relaxed)))
+                .collect(),
             links_accepted: self.links_accepted.load(Relaxed),
             links_dialed: self.links_dialed.load(Relaxed),
             utcp_fallbacks: self.utcp_fallbacks.load(Relaxed),
@@ -102,7 +109,10 @@ pub struct NodeStats {
 impl NodeStats {
     /// The count for one drop reason.
     pub fn dropped(&self, reason: DropReason) -> u64 {
-        self.dropped.iter().find(|(r, _)| *r == reason).map_or(0, |(_, n)| *n)
+        self.dropped
+            .iter()
+            .find(|(r, _)| *r == reason)
+            .map_or(0, |(_, n)| *n)
     }
 }
 

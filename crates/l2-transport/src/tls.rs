@@ -68,18 +68,24 @@ fn transport(idle: Duration, window: u32) -> Result<Arc<quinn::TransportConfig>>
     t.stream_receive_window(window.into());
     t.receive_window(window.into());
     t.send_window(u64::from(window));
-    let timeout = quinn::IdleTimeout::try_from(idle).map_err(|e| Error::BadInput(format!("quic_idle_timeout: {e}")))?;
+    let timeout = quinn::IdleTimeout::try_from(idle)
+        .map_err(|e| Error::BadInput(format!("quic_idle_timeout: {e}")))?;
     t.max_idle_timeout(Some(timeout));
     t.keep_alive_interval(Some(idle / 3));
     Ok(Arc::new(t))
 }
 
 /// Server and client QUIC configs of one node, sharing a freshly generated certificate.
-pub(crate) fn quic_configs(idle: Duration, window: u32) -> Result<(quinn::ServerConfig, quinn::ClientConfig)> {
+pub(crate) fn quic_configs(
+    idle: Duration,
+    window: u32,
+) -> Result<(quinn::ServerConfig, quinn::ClientConfig)> {
     let transport = transport(idle, window)?;
     let certified = rcgen::generate_simple_self_signed(vec![SERVER_NAME.to_string()])
         .map_err(|e| Error::transport("certificate generation", e))?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
     let tls_err = |e: rustls::Error| Error::transport("TLS config", e);
 
     let mut server = rustls::ServerConfig::builder_with_provider(provider())
@@ -89,7 +95,8 @@ pub(crate) fn quic_configs(idle: Duration, window: u32) -> Result<(quinn::Server
         .with_single_cert(vec![certified.cert.der().clone()], key)
         .map_err(tls_err)?;
     server.alpn_protocols = vec![ALPN.to_vec()];
-    let server = QuicServerConfig::try_from(server).map_err(|e| Error::transport("QUIC server config", e))?;
+    let server = QuicServerConfig::try_from(server)
+        .map_err(|e| Error::transport("QUIC server config", e))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(server));
     server.transport_config(transport.clone());
 
@@ -101,7 +108,8 @@ pub(crate) fn quic_configs(idle: Duration, window: u32) -> Result<(quinn::Server
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
         .with_no_client_auth();
     client.alpn_protocols = vec![ALPN.to_vec()];
-    let client = QuicClientConfig::try_from(client).map_err(|e| Error::transport("QUIC client config", e))?;
+    let client = QuicClientConfig::try_from(client)
+        .map_err(|e| Error::transport("QUIC client config", e))?;
     let mut client = quinn::ClientConfig::new(Arc::new(client));
     client.transport_config(transport);
     Ok((server, client))
@@ -130,7 +138,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -139,7 +152,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -161,6 +179,9 @@ mod tests {
     fn configs_build_and_binding_accessor_works() {
         assert!(quic_configs(Duration::from_secs(10), 1 << 20).is_ok());
         assert_eq!(ChannelBinding::NoTlsExporter.tls_exporter(), None);
-        assert_eq!(ChannelBinding::TlsExporter([1; 32]).tls_exporter(), Some(&[1; 32]));
+        assert_eq!(
+            ChannelBinding::TlsExporter([1; 32]).tls_exporter(),
+            Some(&[1; 32])
+        );
     }
 }

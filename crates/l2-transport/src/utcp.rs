@@ -20,7 +20,11 @@ use crate::tls::ChannelBinding;
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Connects, disables Nagle (frames are already batched by `send_batch`) and sends the preamble.
-pub(crate) async fn dial(addr: SocketAddr, ctx: LinkContext, tracker: &TaskTracker) -> Result<Link> {
+pub(crate) async fn dial(
+    addr: SocketAddr,
+    ctx: LinkContext,
+    tracker: &TaskTracker,
+) -> Result<Link> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     stream.write_all(&PREAMBLE).await?;
@@ -62,8 +66,14 @@ pub(crate) async fn accept_loop(listener: TcpListener, inbound: Inbound) {
         };
         match accepted {
             Ok((stream, _)) => {
-                let inbound2 = inbound.clone();
-                inbound.tracker.spawn(accept_one(stream, inbound2));
+                // Over the limit the stream is dropped here, closing the connection.
+                if let Some(permit) = inbound.admit() {
+                    let inbound2 = inbound.clone();
+                    inbound.tracker.spawn(async move {
+                        accept_one(stream, inbound2).await;
+                        drop(permit);
+                    });
+                }
             }
             Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
         }
@@ -83,7 +93,10 @@ async fn accept_one(mut stream: TcpStream, inbound: Inbound) {
         Ok(Err(_)) => inbound.counters().count_drop(DropReason::BadPreamble),
         Ok(Ok(_)) if got != PREAMBLE => inbound.counters().count_drop(DropReason::BadPreamble),
         Ok(Ok(_)) => {
-            let linked = stream.set_nodelay(true).map_err(Error::from).and_then(|()| link(stream, ctx, &inbound.tracker));
+            let linked = stream
+                .set_nodelay(true)
+                .map_err(Error::from)
+                .and_then(|()| link(stream, ctx, &inbound.tracker));
             if let Ok(link) = linked {
                 inbound.deliver(link);
             }

@@ -12,7 +12,11 @@ async fn exporter_matches_per_connection_and_differs_across_connections() {
     let (a2, b2) = common::pair(&a, &b, TransportChoice::Quic).await;
     let (b3, a3) = common::pair(&b, &a, TransportChoice::Quic).await;
 
-    let v1 = a1.channel_binding().tls_exporter().copied().expect("QUIC has an exporter");
+    let v1 = a1
+        .channel_binding()
+        .tls_exporter()
+        .copied()
+        .expect("QUIC has an exporter");
     assert_eq!(b1.channel_binding(), ChannelBinding::TlsExporter(v1));
     assert_eq!(a2.channel_binding(), b2.channel_binding());
     assert_eq!(a3.channel_binding(), b3.channel_binding());

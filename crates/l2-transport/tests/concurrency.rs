@@ -6,7 +6,7 @@ mod common;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
-use l2_transport::{DialOptions, Link, TransportChoice};
+use l2_transport::{DialOptions, Link, Node, TransportChoice};
 
 const LINKS: usize = 200;
 const ROUNDS: usize = 20;
@@ -21,7 +21,11 @@ async fn echo(link: Link) {
         }
         for f in &frames {
             let id = f.slice(..f.iter().position(|&b| b == b'/').expect("id/seq"));
-            assert_eq!(owner.get_or_insert_with(|| id.clone()), &id, "frames of two links mixed");
+            assert_eq!(
+                owner.get_or_insert_with(|| id.clone()),
+                &id,
+                "frames of two links mixed"
+            );
         }
         link.send_batch(frames).await.expect("server send");
     }
@@ -30,7 +34,9 @@ async fn echo(link: Link) {
 
 async fn client(link: Link, id: usize) {
     for round in 0..ROUNDS {
-        let frames: Vec<Bytes> = (0..4).map(|k| Bytes::from(format!("{id}/{round}/{k}"))).collect();
+        let frames: Vec<Bytes> = (0..4)
+            .map(|k| Bytes::from(format!("{id}/{round}/{k}")))
+            .collect();
         link.send_batch(frames.clone()).await.expect("client send");
         let mut got = Vec::new();
         while got.len() < frames.len() {
@@ -45,7 +51,14 @@ async fn client(link: Link, id: usize) {
 }
 
 async fn run(transport: TransportChoice) {
-    let (a, b) = (common::node("many-a").await, common::node("many-b").await);
+    // 200 handshakes at once on a shared 2-core machine (debug build, other jobs running) can
+    // take longer than the default 5 s set-up budget; this test is about isolation, not speed.
+    let mut cfg = common::config("many-b");
+    cfg.handshake_timeout = Duration::from_secs(30);
+    let (a, b) = (
+        common::node("many-a").await,
+        Node::bind(cfg).await.expect("bind"),
+    );
     let server = {
         let b = b.clone();
         tokio::spawn(async move {
@@ -64,8 +77,10 @@ async fn run(transport: TransportChoice) {
         let a = a.clone();
         let target = b.dial_target();
         clients.push(tokio::spawn(async move {
-            // 200 handshakes at once on a shared 2-core machine (debug build): allow them time.
-            let opts = DialOptions { quic_timeout: Duration::from_secs(20), ..common::opts(transport) };
+            let opts = DialOptions {
+                quic_timeout: Duration::from_secs(30),
+                ..common::opts(transport)
+            };
             let link = a.dial(target, opts).await.expect("dial");
             client(link, id).await;
         }));
@@ -74,7 +89,10 @@ async fn run(transport: TransportChoice) {
         c.await.expect("client task");
     }
     server.await.expect("server");
-    eprintln!("{transport:?}: {LINKS} links x {ROUNDS} round trips in {:?}", start.elapsed());
+    eprintln!(
+        "{transport:?}: {LINKS} links x {ROUNDS} round trips in {:?}",
+        start.elapsed()
+    );
     assert_eq!(b.stats().links_accepted, LINKS as u64);
     a.shutdown().await;
     b.shutdown().await;

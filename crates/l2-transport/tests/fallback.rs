@@ -20,7 +20,11 @@ async fn auto_dial_falls_back_to_utcp_when_quic_is_refused() {
     let b = l2_transport::Node::bind(cfg).await.expect("bind b");
     let target = DialTarget::both(closed_udp_port(), b.utcp_addr().expect("utcp"));
     let quic_timeout = Duration::from_millis(300);
-    let opts = DialOptions { transport: TransportChoice::Auto, quic_timeout, ..DialOptions::default() };
+    let opts = DialOptions {
+        transport: TransportChoice::Auto,
+        quic_timeout,
+        ..DialOptions::default()
+    };
 
     let start = Instant::now();
     let (link, accepted) = tokio::join!(a.dial(target, opts), b.accept());
@@ -28,11 +32,19 @@ async fn auto_dial_falls_back_to_utcp_when_quic_is_refused() {
     let (link, accepted) = (link.expect("auto dial"), accepted.expect("accept"));
     eprintln!("fallback to μTCP after {elapsed:?} (quic_timeout {quic_timeout:?})");
     assert_eq!(link.transport(), TransportKind::Utcp);
-    assert!(elapsed < quic_timeout + Duration::from_millis(500), "fallback took {elapsed:?}");
+    assert!(
+        elapsed < quic_timeout + Duration::from_millis(500),
+        "fallback took {elapsed:?}"
+    );
     assert_eq!(a.stats().utcp_fallbacks, 1);
 
-    link.send(bytes::Bytes::from_static(b"over tcp")).await.expect("send");
-    assert_eq!(accepted.recv_batch(1).await.expect("recv"), vec![bytes::Bytes::from_static(b"over tcp")]);
+    link.send(bytes::Bytes::from_static(b"over tcp"))
+        .await
+        .expect("send");
+    assert_eq!(
+        accepted.recv_batch(1).await.expect("recv"),
+        vec![bytes::Bytes::from_static(b"over tcp")]
+    );
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -40,8 +52,15 @@ async fn auto_dial_falls_back_to_utcp_when_quic_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quic_only_dial_times_out_with_its_code() {
     let a = common::node("qo-a").await;
-    let opts = DialOptions { transport: TransportChoice::Quic, quic_timeout: Duration::from_millis(200), ..DialOptions::default() };
-    let err = a.dial(DialTarget::quic(closed_udp_port()), opts).await.expect_err("nothing listens");
+    let opts = DialOptions {
+        transport: TransportChoice::Quic,
+        quic_timeout: Duration::from_millis(200),
+        ..DialOptions::default()
+    };
+    let err = a
+        .dial(DialTarget::quic(closed_udp_port()), opts)
+        .await
+        .expect_err("nothing listens");
     assert_eq!(err.code(), "ERR_L2_TIMEOUT");
     assert_eq!(a.stats().utcp_fallbacks, 0);
     a.shutdown().await;
@@ -50,7 +69,8 @@ async fn quic_only_dial_times_out_with_its_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_dial_prefers_quic_when_it_works() {
     let (a, b) = (common::node("pq-a").await, common::node("pq-b").await);
-    let (link, _accepted) = tokio::join!(a.dial(b.dial_target(), DialOptions::default()), b.accept());
+    let (link, _accepted) =
+        tokio::join!(a.dial(b.dial_target(), DialOptions::default()), b.accept());
     assert_eq!(link.expect("dial").transport(), TransportKind::Quic);
     a.shutdown().await;
     b.shutdown().await;

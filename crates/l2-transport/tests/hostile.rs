@@ -20,14 +20,22 @@ async fn wait_for_count(node: &Node, reason: DropReason, want: u64) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{reason:?} stayed at {} (wanted {want})", node.stats().dropped(reason));
+    panic!(
+        "{reason:?} stayed at {} (wanted {want})",
+        node.stats().dropped(reason)
+    );
 }
 
 /// A fresh link still works after the abuse: the node keeps serving.
 async fn still_serves(a: &Node, b: &Node, transport: TransportChoice) {
     let (la, lb) = common::pair(a, b, transport).await;
-    la.send(Bytes::from_static(b"still here")).await.expect("send");
-    assert_eq!(lb.recv_batch(4).await.expect("recv"), vec![Bytes::from_static(b"still here")]);
+    la.send(Bytes::from_static(b"still here"))
+        .await
+        .expect("send");
+    assert_eq!(
+        lb.recv_batch(4).await.expect("recv"),
+        vec![Bytes::from_static(b"still here")]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,7 +45,9 @@ async fn junk_oversized_and_truncated_tcp_input_is_counted_and_node_keeps_servin
 
     // Junk instead of the preamble: refused before any length prefix is read.
     let mut junk = TcpStream::connect(addr).await.expect("connect");
-    junk.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write junk");
+    junk.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write junk");
     wait_for_count(&b, DropReason::BadPreamble, 1).await;
 
     // Fewer bytes than a preamble, then EOF.
@@ -48,7 +58,9 @@ async fn junk_oversized_and_truncated_tcp_input_is_counted_and_node_keeps_servin
 
     // A valid preamble, then a 4 GiB length prefix: rejected without allocating.
     let mut huge = TcpStream::connect(addr).await.expect("connect");
-    huge.write_all(&[PREAMBLE, &[0xFF; 4], b"tail"].concat()).await.expect("write");
+    huge.write_all(&[PREAMBLE, &[0xFF; 4], b"tail"].concat())
+        .await
+        .expect("write");
     let link = b.accept().await.expect("accept");
     let err = link.recv_batch(8).await.expect_err("oversized");
     assert_eq!(err.code(), "ERR_L2_LIMIT");
@@ -57,10 +69,15 @@ async fn junk_oversized_and_truncated_tcp_input_is_counted_and_node_keeps_servin
 
     // A frame cut short by EOF.
     let mut cut = TcpStream::connect(addr).await.expect("connect");
-    cut.write_all(&[PREAMBLE, &100u32.to_be_bytes(), &[7; 10]].concat()).await.expect("write");
+    cut.write_all(&[PREAMBLE, &100u32.to_be_bytes(), &[7; 10]].concat())
+        .await
+        .expect("write");
     cut.shutdown().await.expect("fin");
     let link = b.accept().await.expect("accept");
-    assert_eq!(link.recv_batch(8).await.expect_err("truncated").code(), "ERR_L2_BAD_INPUT");
+    assert_eq!(
+        link.recv_batch(8).await.expect_err("truncated").code(),
+        "ERR_L2_BAD_INPUT"
+    );
     assert_eq!(b.stats().dropped(DropReason::TruncatedFrame), 1);
 
     still_serves(&a, &b, TransportChoice::Utcp).await;
@@ -76,11 +93,19 @@ async fn oversized_quic_frame_closes_the_link_with_limit() {
     let a = Node::bind(big).await.expect("bind");
     let b = common::node("ov-b").await; // 1 MiB limit
     let (la, lb) = common::pair(&a, &b, TransportChoice::Quic).await;
-    la.send(Bytes::from(vec![0u8; 2 << 20])).await.expect("a may send 2 MiB");
-    assert_eq!(lb.recv_batch(1).await.expect_err("b refuses it").code(), "ERR_L2_LIMIT");
+    la.send(Bytes::from(vec![0u8; 2 << 20]))
+        .await
+        .expect("a may send 2 MiB");
+    assert_eq!(
+        lb.recv_batch(1).await.expect_err("b refuses it").code(),
+        "ERR_L2_LIMIT"
+    );
     assert_eq!(b.stats().dropped(DropReason::OversizedFrame), 1);
     // Our own limit is enforced before sending, with the same code.
-    let err = lb.send(Bytes::from(vec![0u8; 2 << 20])).await.expect_err("too big to send");
+    let err = lb
+        .send(Bytes::from(vec![0u8; 2 << 20]))
+        .await
+        .expect_err("too big to send");
     assert_eq!(err.code(), "ERR_L2_LIMIT");
     a.shutdown().await;
     b.shutdown().await;
@@ -89,7 +114,9 @@ async fn oversized_quic_frame_closes_the_link_with_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_udp_ports_is_counted_and_node_keeps_serving() {
     let (a, b) = (common::node("u-a").await, common::node("u-b").await);
-    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let discovery = b.discovery_addr().expect("discovery");
     let quic = b.quic_addr().expect("quic");
     for n in [0usize, 1, 5, 100, 511, 1199, 1500, 9000] {
@@ -103,7 +130,10 @@ async fn garbage_on_udp_ports_is_counted_and_node_keeps_serving() {
     junk.send_to(&fake, discovery).await.expect("send");
     wait_for_count(&b, DropReason::DiscoveryMalformed, 9).await;
 
-    let answer = a.discover(discovery, Duration::from_secs(2)).await.expect("discovery still answers");
+    let answer = a
+        .discover(discovery, Duration::from_secs(2))
+        .await
+        .expect("discovery still answers");
     assert_eq!(answer.did, "did:test:u-b");
     still_serves(&a, &b, TransportChoice::Quic).await;
     a.shutdown().await;

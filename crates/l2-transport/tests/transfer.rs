@@ -20,7 +20,9 @@ async fn links_report_transport_addresses_and_stats() {
     let (a, b) = (common::node("stats-a").await, common::node("stats-b").await);
     for transport in [TransportChoice::Quic, TransportChoice::Utcp] {
         let (la, lb) = common::pair(&a, &b, transport).await;
-        la.send_batch(vec![bytes::Bytes::from_static(b"ping"); 10]).await.expect("send");
+        la.send_batch(vec![bytes::Bytes::from_static(b"ping"); 10])
+            .await
+            .expect("send");
         let mut got = 0;
         while got < 10 {
             got += lb.recv_batch(100).await.expect("recv").len();

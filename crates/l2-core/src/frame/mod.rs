@@ -44,6 +44,8 @@ pub enum FrameType {
     Close = 5,
     /// Cumulative acknowledgement of data frames (session layer).
     Ack = 6,
+    /// First frame on a new link: names the session the link carries (session layer).
+    Bind = 7,
 }
 
 impl TryFrom<u8> for FrameType {
@@ -57,6 +59,7 @@ impl TryFrom<u8> for FrameType {
             4 => FrameType::Rotate,
             5 => FrameType::Close,
             6 => FrameType::Ack,
+            7 => FrameType::Bind,
             _ => return Err(Error::Malformed { what: "frame header", reason: "unknown frame type" }),
         })
     }

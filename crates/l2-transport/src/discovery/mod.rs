@@ -41,12 +41,22 @@ pub struct DiscoveryAnswer {
 impl DiscoveryAnswer {
     fn new(a: Answer, from: SocketAddr) -> Self {
         let at = |port: Option<u16>| port.map(|p| SocketAddr::new(from.ip(), p));
-        DiscoveryAnswer { did: a.did, public_key: a.public_key, quic: at(a.quic_port), utcp: at(a.utcp_port), observed: a.observed, from }
+        DiscoveryAnswer {
+            did: a.did,
+            public_key: a.public_key,
+            quic: at(a.quic_port),
+            utcp: at(a.utcp_port),
+            observed: a.observed,
+            from,
+        }
     }
 
     /// The addresses to dial this node on.
     pub fn dial_target(&self) -> DialTarget {
-        DialTarget { quic: self.quic, utcp: self.utcp }
+        DialTarget {
+            quic: self.quic,
+            utcp: self.utcp,
+        }
     }
 }
 
@@ -68,7 +78,11 @@ impl Responder {
             return None;
         };
         // A poisoned lock only means another task panicked mid-update; the buckets are still usable.
-        let allowed = self.limiter.lock().unwrap_or_else(|p| p.into_inner()).allow(from.ip(), now);
+        let allowed = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(from.ip(), now);
         if !allowed {
             self.counters.count_drop(DropReason::DiscoveryRateLimited);
             return None;
@@ -102,7 +116,9 @@ impl Responder {
             }
             if let Some(answer) = self.answer(&buf[..n], from, Instant::now()) {
                 if socket.send_to(&answer, from).await.is_ok() {
-                    self.counters.probes_answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.counters
+                        .probes_answered
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }
@@ -117,13 +133,17 @@ pub(crate) struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(rate_per_sec: u32) -> Self {
-        RateLimiter { rate: f64::from(rate_per_sec), buckets: HashMap::new() }
+        RateLimiter {
+            rate: f64::from(rate_per_sec),
+            buckets: HashMap::new(),
+        }
     }
 
     fn allow(&mut self, ip: IpAddr, now: Instant) -> bool {
         if !self.buckets.contains_key(&ip) && self.buckets.len() >= MAX_SOURCES {
             // A bucket idle for a second is full again, so forgetting it changes nothing.
-            self.buckets.retain(|_, (_, last)| now.duration_since(*last) < Duration::from_secs(1));
+            self.buckets
+                .retain(|_, (_, last)| now.duration_since(*last) < Duration::from_secs(1));
             if self.buckets.len() >= MAX_SOURCES {
                 return false;
             }
@@ -154,18 +174,29 @@ pub(crate) fn multicast_listener(mc: MulticastConfig) -> Result<UdpSocket> {
 }
 
 /// Sends one probe to `target` and returns the first valid answer to it.
-pub(crate) async fn probe(target: SocketAddr, timeout: Duration, counters: &NodeCounters) -> Result<DiscoveryAnswer> {
+pub(crate) async fn probe(
+    target: SocketAddr,
+    timeout: Duration,
+    counters: &NodeCounters,
+) -> Result<DiscoveryAnswer> {
     let local: SocketAddr = match target {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(local).await?;
     let answers = exchange(&socket, target, timeout, true, counters).await?;
-    answers.into_iter().next().ok_or_else(|| Error::Timeout(format!("no discovery answer from {target}")))
+    answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Timeout(format!("no discovery answer from {target}")))
 }
 
 /// Sends one probe to the multicast group and collects every valid answer until `timeout`.
-pub(crate) async fn probe_multicast(mc: MulticastConfig, timeout: Duration, counters: &NodeCounters) -> Result<Vec<DiscoveryAnswer>> {
+pub(crate) async fn probe_multicast(
+    mc: MulticastConfig,
+    timeout: Duration,
+    counters: &NodeCounters,
+) -> Result<Vec<DiscoveryAnswer>> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     s.bind(&SocketAddr::V4(SocketAddrV4::new(mc.interface, 0)).into())?;
@@ -203,8 +234,12 @@ async fn exchange(
                 }
             }
             // A verified answer to another probe: stale or replayed, not ours to use.
-            Ok(_) | Err(AnswerError::Malformed) => counters.count_drop(DropReason::DiscoveryMalformed),
-            Err(AnswerError::BadSignature) => counters.count_drop(DropReason::DiscoveryBadSignature),
+            Ok(_) | Err(AnswerError::Malformed) => {
+                counters.count_drop(DropReason::DiscoveryMalformed)
+            }
+            Err(AnswerError::BadSignature) => {
+                counters.count_drop(DropReason::DiscoveryBadSignature)
+            }
         }
     }
     Ok(found)
@@ -233,8 +268,17 @@ mod tests {
         for i in 0..MAX_SOURCES as u32 {
             assert!(rl.allow(IpAddr::V4(Ipv4Addr::from(i)), t0));
         }
-        assert!(!rl.allow(IpAddr::V4(Ipv4Addr::from(u32::MAX)), t0), "full table refuses new sources");
-        assert!(rl.allow(IpAddr::V4(Ipv4Addr::from(u32::MAX)), t0 + Duration::from_secs(2)), "idle entries expire");
+        assert!(
+            !rl.allow(IpAddr::V4(Ipv4Addr::from(u32::MAX)), t0),
+            "full table refuses new sources"
+        );
+        assert!(
+            rl.allow(
+                IpAddr::V4(Ipv4Addr::from(u32::MAX)),
+                t0 + Duration::from_secs(2)
+            ),
+            "idle entries expire"
+        );
         assert!(rl.buckets.len() <= MAX_SOURCES);
     }
 
@@ -250,12 +294,18 @@ mod tests {
             limiter: Mutex::new(RateLimiter::new(10)),
         };
         let from: SocketAddr = "127.0.0.1:7777".parse().expect("literal");
-        let probe = Probe { nonce: [8; NONCE_LEN] }.encode();
+        let probe = Probe {
+            nonce: [8; NONCE_LEN],
+        }
+        .encode();
         let answer = r.answer(&probe, from, Instant::now()).expect("answered");
         assert!(answer.len() <= probe.len());
         let a = Answer::decode_verified(&answer).expect("valid");
         assert_eq!((a.observed, a.did.as_str()), (from, "did:key:z6MkTest"));
         assert!(r.answer(b"garbage", from, Instant::now()).is_none());
-        assert_eq!(counters.snapshot(0).dropped(DropReason::DiscoveryMalformed), 1);
+        assert_eq!(
+            counters.snapshot(0).dropped(DropReason::DiscoveryMalformed),
+            1
+        );
     }
 }

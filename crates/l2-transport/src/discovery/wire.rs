@@ -115,7 +115,10 @@ impl Answer {
 
     /// Parses and verifies the signature under the enclosed public key.
     pub fn decode_verified(bytes: &[u8]) -> Result<Answer, AnswerError> {
-        if bytes.len() > MAX_DATAGRAM || bytes.len() < HEADER_LEN + SIG_LEN || !has_header(bytes, KIND_ANSWER) {
+        if bytes.len() > MAX_DATAGRAM
+            || bytes.len() < HEADER_LEN + SIG_LEN
+            || !has_header(bytes, KIND_ANSWER)
+        {
             return Err(AnswerError::Malformed);
         }
         let (body, sig) = bytes.split_at(bytes.len() - SIG_LEN);
@@ -131,14 +134,24 @@ impl Answer {
         let observed = SocketAddr::new(ip, r.u16()?);
         let public_key = r.array::<32>()?;
         let did_len = usize::from(r.u8()?);
-        let did = std::str::from_utf8(r.take(did_len)?).map_err(|_| AnswerError::Malformed)?.to_string();
+        let did = std::str::from_utf8(r.take(did_len)?)
+            .map_err(|_| AnswerError::Malformed)?
+            .to_string();
         if !r.0.is_empty() {
             return Err(AnswerError::Malformed);
         }
         let key = VerifyingKey::from_bytes(&public_key).map_err(|_| AnswerError::BadSignature)?;
         let sig = Signature::from_bytes(sig.try_into().map_err(|_| AnswerError::Malformed)?);
-        key.verify_strict(&signed_message(body), &sig).map_err(|_| AnswerError::BadSignature)?;
-        Ok(Answer { nonce, quic_port, utcp_port, observed, public_key, did })
+        key.verify_strict(&signed_message(body), &sig)
+            .map_err(|_| AnswerError::BadSignature)?;
+        Ok(Answer {
+            nonce,
+            quic_port,
+            utcp_port,
+            observed,
+            public_key,
+            did,
+        })
     }
 }
 
@@ -207,7 +220,11 @@ mod tests {
         let v6: SocketAddr = "[2001:db8::1]:9".parse().expect("literal");
         let (key, a) = answer(&"d".repeat(255), v6);
         let bytes = a.encode_signed(&key);
-        assert!(bytes.len() <= PROBE_LEN, "largest answer is {} bytes", bytes.len());
+        assert!(
+            bytes.len() <= PROBE_LEN,
+            "largest answer is {} bytes",
+            bytes.len()
+        );
         assert_eq!(Answer::decode_verified(&bytes), Ok(a));
     }
 
@@ -216,12 +233,17 @@ mod tests {
         let (key, a) = answer("did:key:z6Mk", "127.0.0.1:5".parse().expect("literal"));
         let mut bytes = a.encode_signed(&key);
         bytes[HEADER_LEN + NONCE_LEN] ^= 1; // claim another QUIC port
-        assert_eq!(Answer::decode_verified(&bytes), Err(AnswerError::BadSignature));
+        assert_eq!(
+            Answer::decode_verified(&bytes),
+            Err(AnswerError::BadSignature)
+        );
     }
 
     #[test]
     fn probe_must_be_padded_and_well_formed() {
-        let p = Probe { nonce: [1; NONCE_LEN] };
+        let p = Probe {
+            nonce: [1; NONCE_LEN],
+        };
         let bytes = p.encode();
         assert_eq!(bytes.len(), PROBE_LEN);
         assert_eq!(Probe::decode(&bytes), Some(p));

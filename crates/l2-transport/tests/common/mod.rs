@@ -21,7 +21,10 @@ pub fn config(name: &str) -> NodeConfig {
 }
 
 pub fn opts(transport: TransportChoice) -> DialOptions {
-    DialOptions { transport, ..DialOptions::default() }
+    DialOptions {
+        transport,
+        ..DialOptions::default()
+    }
 }
 
 /// Dials `b` from `a` on one transport and returns (dialled, accepted).
@@ -33,13 +36,22 @@ pub async fn pair(a: &Node, b: &Node, transport: TransportChoice) -> (Link, Link
 
 /// Big-transfer size: `L2_BIG_TRANSFER_MIB` (default 64) MiB each way.
 pub fn big_transfer_bytes() -> usize {
-    let mib = std::env::var("L2_BIG_TRANSFER_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(64usize);
+    let mib = std::env::var("L2_BIG_TRANSFER_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64usize);
     mib << 20
 }
 
 /// Sends `total` bytes of deterministic data in `frame`-byte frames, batches of `batch`,
 /// then closes; returns the BLAKE3 hash of what was sent.
-pub async fn send_all(link: Link, total: usize, frame: usize, batch: usize, seed: u8) -> blake3::Hash {
+pub async fn send_all(
+    link: Link,
+    total: usize,
+    frame: usize,
+    batch: usize,
+    seed: u8,
+) -> blake3::Hash {
     let mut hasher = blake3::Hasher::new();
     let mut sent = 0usize;
     let mut counter = 0u64;
@@ -85,12 +97,21 @@ pub async fn transfer_both_ways(transport: TransportChoice, total: usize) -> f64
     let (la, lb) = pair(&a, &b, transport).await;
     let frame = 16 * 1024;
     let start = Instant::now();
-    let (sa, sb) = (tokio::spawn(send_all(la.clone(), total, frame, 64, 0xA5)), tokio::spawn(send_all(lb.clone(), total, frame, 64, 0x5A)));
-    let (ra, rb) = (tokio::spawn(recv_all(la.clone())), tokio::spawn(recv_all(lb.clone())));
+    let (sa, sb) = (
+        tokio::spawn(send_all(la.clone(), total, frame, 64, 0xA5)),
+        tokio::spawn(send_all(lb.clone(), total, frame, 64, 0x5A)),
+    );
+    let (ra, rb) = (
+        tokio::spawn(recv_all(la.clone())),
+        tokio::spawn(recv_all(lb.clone())),
+    );
     let sent_a = sa.await.expect("sender a");
     let sent_b = sb.await.expect("sender b");
     // Half-close both; each close returns once the other side has finished too.
-    let (ca, cb) = (tokio::spawn(async move { la.close().await }), tokio::spawn(async move { lb.close().await }));
+    let (ca, cb) = (
+        tokio::spawn(async move { la.close().await }),
+        tokio::spawn(async move { lb.close().await }),
+    );
     let (got_a, n_a) = ra.await.expect("receiver a");
     let (got_b, n_b) = rb.await.expect("receiver b");
     let secs = start.elapsed().as_secs_f64();
@@ -102,6 +123,9 @@ pub async fn transfer_both_ways(transport: TransportChoice, total: usize) -> f64
     a.shutdown().await;
     b.shutdown().await;
     let mbps = (2 * total) as f64 / secs / 1e6;
-    eprintln!("{transport:?}: {} MiB each way in {secs:.2} s = {mbps:.0} MB/s (both directions)", total >> 20);
+    eprintln!(
+        "{transport:?}: {} MiB each way in {secs:.2} s = {mbps:.0} MB/s (both directions)",
+        total >> 20
+    );
     mbps
 }
