@@ -8,7 +8,7 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
 echo "== cargo test (workspace, release)"
-cargo test --release --workspace --color never 2>&1 | tee "$log/cargo"
+L2_BIG_TRANSFER_MIB=${L2_BIG_TRANSFER_MIB:-256} cargo test --release --workspace --color never 2>&1 | tee "$log/cargo"
 cargo_rc=${PIPESTATUS[0]}
 echo "== known-answer vectors (cargo, with counts)"
 cargo test --release -p l2-core --test vectors --color never -- --nocapture 2>&1 | grep -E "cases passed|vectors passed|differential" || true
