@@ -17,17 +17,22 @@ echo "== jest"
 npx jest --ci --colors=false 2>&1 | tee "$log/jest"
 jest_rc=${PIPESTATUS[0]}
 
+echo "== QUIC interop (aioquic against our endpoint)"
+bash scripts/interop.sh 2>&1 | tee "$log/interop"
+
 cargo_passed=$(grep -Eo '[0-9]+ passed' "$log/cargo" | awk '{s+=$1} END {print s+0}')
 cargo_failed=$(grep -Eo '[0-9]+ failed' "$log/cargo" | awk '{s+=$1} END {print s+0}')
 jest_line=$(grep -E '^Tests:' "$log/jest" | tail -1)
 jest_passed=$(echo "$jest_line" | grep -Eo '[0-9]+ passed' | awk '{print $1+0}')
 jest_failed=$(echo "$jest_line" | grep -Eo '[0-9]+ failed' | awk '{print $1+0}')
-passed=$((cargo_passed + ${jest_passed:-0}))
-failed=$((cargo_failed + ${jest_failed:-0}))
+interop_passed=$(grep -Eo 'interop: [0-9]+ passed' "$log/interop" | grep -Eo '[0-9]+' || echo 0)
+interop_failed=$(grep -Eo '[0-9]+ failed' "$log/interop" | tail -1 | grep -Eo '[0-9]+' || echo 1)
+passed=$((cargo_passed + ${jest_passed:-0} + interop_passed))
+failed=$((cargo_failed + ${jest_failed:-0} + interop_failed))
 # A runner that crashed before reporting counts as a failure, never as silence.
 if [ "$cargo_rc" -ne 0 ] && [ "$cargo_failed" -eq 0 ]; then failed=$((failed + 1)); fi
 if [ "$jest_rc" -ne 0 ] && [ "${jest_failed:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
-echo "cargo: ${cargo_passed} passed, ${cargo_failed} failed; jest: ${jest_passed:-0} passed, ${jest_failed:-0} failed"
+echo "cargo: ${cargo_passed} passed, ${cargo_failed} failed; jest: ${jest_passed:-0} passed, ${jest_failed:-0} failed; interop: ${interop_passed} passed, ${interop_failed} failed"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
