@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AuditRecord, Identity, L2Error, Node, Session, StateChange } from '../../ts';
+import { AuditRecord, FakeClock, Identity, L2Error, MemoryResolver, Node, Session, StateChange, didToPublicKey } from '../../ts';
 
 jest.setTimeout(60_000);
 
@@ -278,4 +278,30 @@ test('receive() honours timeout and AbortSignal; async iteration ends at close',
   await reading;
   expect(got).toEqual(['x', 'y', 'z']);
   await expect(s.send(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_L2_CLOSED' });
+});
+
+test('a resolver turns other DID methods into keys and addresses; a wrong key fails authentication', async () => {
+  const bob = await listen();
+  const resolver = new MemoryResolver().set('did:libertaria:bob', { publicKey: didToPublicKey(bob.did), addresses: bob.addresses });
+  const alice = await listen({ resolver });
+  const s = await alice.establish('did:libertaria:bob');
+  expect([s.peerDid, s.state]).toEqual(['did:libertaria:bob', 'established']);
+  resolver.set('did:libertaria:eve', { publicKey: Identity.generate().publicKey, addresses: bob.addresses });
+  await expect(alice.establish('did:libertaria:eve')).rejects.toMatchObject({ code: 'ERR_L2_AUTH_FAILED' });
+  await expect(alice.establish('did:libertaria:nobody')).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+});
+
+test('node.tick() drives session timers for callers with their own clock', async () => {
+  const clock = new FakeClock(1_000_000);
+  const alice = await listen({ clock, config: { handshakeTimeout: '2s' } });
+  const silent = dgram.createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  let settled = false;
+  const pending = alice.establish(Identity.generate().did, { addresses: { quic: `127.0.0.1:${silent.address().port}` }, transport: 'quic' });
+  pending.catch(() => undefined).finally(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 2500)); // real time passes; the injected clock does not
+  expect(settled).toBe(false);
+  alice.tick(clock.now() + 2001);
+  await expect(pending).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
+  silent.close();
 });

@@ -28,7 +28,8 @@ export const SEND_HIGH_WATER = 1024 * 1024;
 export class Channel {
   private pending: Pending[] = [];
   private pendingBytes = 0;
-  private sealed: Buffer[] = [];
+  /** Sealed frames waiting to be sent, in segments: a segment never shares a transport message with the next. */
+  private sealed: Buffer[][] = [[]];
   private inFlight = 0;
   private sending: Promise<void> = Promise.resolve();
   private flushQueued = false;
@@ -76,7 +77,7 @@ export class Channel {
         lengths[k - start] = queue[k].length;
         at += queue[k].length;
       }
-      this.sealed.push(this.cipher.sealPacked(data, lengths, queue[start].type));
+      this.sealed[this.sealed.length - 1].push(this.cipher.sealPacked(data, lengths, queue[start].type));
       start = end;
     }
   }
@@ -87,6 +88,9 @@ export class Channel {
    */
   install(handshake: Handshake, graceMs: number): number {
     this.sealPending();
+    // The peer opens a whole transport message before it acts on any frame in it: frames under the new
+    // keys must not share a message with the rotation message that makes it install them.
+    this.sealed.push([]);
     this.scheduleFlush();
     const epoch = handshake.installInto(this.cipher);
     const timer = setTimeout(() => {
@@ -112,7 +116,7 @@ export class Channel {
    */
   flush(): Promise<void> {
     this.sealPending();
-    if (this.sealed.length === 0 || this.closed) return this.sending;
+    if (this.closed || this.sealed.every((segment) => segment.length === 0)) return this.sending;
     const batches = this.takeSealed();
     const bytes = batches.reduce((n, b) => n + b.length, 0);
     this.inFlight += bytes;
@@ -123,22 +127,24 @@ export class Channel {
     return this.sending;
   }
 
-  // Groups sealed frames into messages of at most MAX_SEND bytes (frames never split).
+  // Groups sealed frames into messages of at most MAX_SEND bytes, never across a segment boundary.
   private takeSealed(): Buffer[] {
     const out: Buffer[] = [];
-    let group: Buffer[] = [];
-    let size = 0;
-    for (const b of this.sealed) {
-      if (size > 0 && size + b.length > MAX_SEND) {
-        out.push(Buffer.concat(group, size));
-        group = [];
-        size = 0;
+    for (const segment of this.sealed) {
+      let group: Buffer[] = [];
+      let size = 0;
+      for (const b of segment) {
+        if (size > 0 && size + b.length > MAX_SEND) {
+          out.push(Buffer.concat(group, size));
+          group = [];
+          size = 0;
+        }
+        group.push(b);
+        size += b.length;
       }
-      group.push(b);
-      size += b.length;
+      if (size > 0) out.push(Buffer.concat(group, size));
     }
-    if (size > 0) out.push(Buffer.concat(group, size));
-    this.sealed = [];
+    this.sealed = [[]];
     return out;
   }
 

@@ -190,9 +190,10 @@ export class Session extends EventEmitter<SessionEvents> {
    * suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED` after close.
    */
   async send(data: Uint8Array): Promise<void> {
-    // A full window while established means the peer has not acknowledged yet: wait for room. In other
-    // states the bounded queue applies and a full one throws ERR_L2_LIMIT.
-    while (this.state === 'established' && this.#machine.held >= this.#machine.config.queueLimit) {
+    // A full window on a live session (established, or rotating its keys) means the peer has not
+    // acknowledged yet: wait for room. Degraded or suspended, the bounded queue applies and a full one
+    // throws ERR_L2_LIMIT.
+    while ((this.state === 'established' || this.state === 'rotating') && this.#machine.held >= this.#machine.config.queueLimit) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
     this.#driver.input((m, now) => m.send(data, now));

@@ -45,7 +45,7 @@ export class DataPath {
 
   /** The `ack` timer fired: resend every unacknowledged message (go-back-N; the receiver drops what it has). */
   resend(now: number): void {
-    this.transmitAll(this.outbound.unacknowledged(), now);
+    this.transmitAll(this.outbound.unacknowledged(), now, true);
   }
 
   /** A data frame from the peer: delivered (`true`) if it is the next one; acknowledged in every case. */
@@ -60,7 +60,7 @@ export class DataPath {
   /** A cumulative ack from the peer; `false` when it acknowledges something never sent. */
   acknowledge(seq: number, now: number): boolean {
     const released = this.outbound.acknowledge(seq);
-    if (released > 0) this.armAck(now);
+    if (released > 0) this.armAck(now, true);
     return released >= 0;
   }
 
@@ -70,13 +70,18 @@ export class DataPath {
     return this.outbound.drain();
   }
 
-  private transmitAll(items: readonly Outgoing[], now: number): void {
+  private transmitAll(items: readonly Outgoing[], now: number, restart = false): void {
     for (const m of items) this.emit({ type: 'transmit', message: { kind: 'data', seq: m.seq, payload: m.payload } });
-    this.armAck(now);
+    this.armAck(now, restart);
   }
 
-  private armAck(now: number): void {
-    if (this.outbound.awaitingAck) this.timers.set('ack', now + this.config.ackTimeout);
-    else this.timers.cancel('ack');
+  /**
+   * The `ack` timer runs from the oldest unacknowledged send: new sends (or a flush with nothing new)
+   * must not push it out, or steady traffic would starve the resend of a lost frame. Progress (an ack
+   * releasing something) or a resend restarts it.
+   */
+  private armAck(now: number, restart: boolean): void {
+    if (!this.outbound.awaitingAck) this.timers.cancel('ack');
+    else if (restart || this.timers.get('ack') === undefined) this.timers.set('ack', now + this.config.ackTimeout);
   }
 }
