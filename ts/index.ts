@@ -15,5 +15,6 @@ export { Node, MemoryResolver } from './api/node';
 export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
 export { Session } from './api/session';
 export type { SessionEvents, StateChange, SessionWarning, ExportedSession } from './api/session';
+export type { ReceiveOptions } from './api/inbox';
 export { FakeClock, systemClock, parseConfig } from './session';
 export type { Clock, SessionConfig, SessionConfigInput, SessionState, AuditRecord } from './session';

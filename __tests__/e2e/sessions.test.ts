@@ -264,6 +264,8 @@ test('receive() honours timeout and AbortSignal; async iteration ends at close',
   const s = await alice.establish(bob.did, { addresses: bob.addresses });
   const peer = await inbound;
   await expect(s.receive({ timeout: 50 })).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
+  await expect(s.receive({ timeout: -1 })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(s.receive({ signal: 'stop' as never })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
   const abort = new AbortController();
   const pending = s.receive({ signal: abort.signal });
   abort.abort();

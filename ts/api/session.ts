@@ -11,6 +11,8 @@ import { Identity } from '../identity';
 import { SessionDriver, SessionMachine } from '../session';
 import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, StoredSession, TransportKind, WireMessage } from '../session';
 import { Channel, SEND_HIGH_WATER } from './channel';
+import { Inbox } from './inbox';
+import type { ReceiveOptions } from './inbox';
 import type { InboundFrame } from './channel';
 import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
 
@@ -80,11 +82,6 @@ export interface ExportedSession extends StoredSession {
   readonly ticket: string;
 }
 
-interface Waiter {
-  resolve(value: Buffer | undefined): void;
-  reject(err: L2Error): void;
-}
-
 /** Why a failed handshake failed, for the machine. */
 function failureReason(err: unknown): 'authentication_failed' | 'protocol_error' {
   return toL2Error(err).code === 'ERR_L2_AUTH_FAILED' ? 'authentication_failed' : 'protocol_error';
@@ -116,8 +113,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
   #reconnecting = false;
-  readonly #inbox: Buffer[] = [];
-  readonly #waiters = new Set<Waiter>();
+  readonly #inbox = new Inbox();
   readonly #stateWaiters = new Set<{ want: (s: SessionState) => boolean; resolve(): void; reject(e: L2Error): void }>();
 
   /** @internal Sessions come from `Node.establish()` and the node's `session` event. */
@@ -202,31 +198,13 @@ export class Session extends EventEmitter<SessionEvents> {
     if (channel && channel.backlog >= SEND_HIGH_WATER) await channel.flush();
   }
 
-  /** The next message; rejects with `ERR_L2_TIMEOUT` after `timeout` ms, `ERR_L2_ABORTED` on `signal`, `ERR_L2_CLOSED` when closed. */
-  receive(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const next = this.#inbox.shift();
-    if (next) return Promise.resolve(next);
-    if (this.state === 'closed') return Promise.reject(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
-    return new Promise<Buffer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const waiter: Waiter = {
-        resolve: (v) => (v ? finish(() => resolve(v)) : finish(() => reject(new L2Error('ERR_L2_CLOSED', `session ${this.id} closed`)))),
-        reject: (e) => finish(() => reject(e)),
-      };
-      const onAbort = () => waiter.reject(new L2Error('ERR_L2_ABORTED', 'receive() aborted'));
-      const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        this.#waiters.delete(waiter);
-        settle();
-      };
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.timeout !== undefined) {
-        timer = setTimeout(() => waiter.reject(new L2Error('ERR_L2_TIMEOUT', `no message within ${options.timeout} ms`)), options.timeout);
-      }
-      this.#waiters.add(waiter);
-    });
+  /** The next message; rejects with `ERR_L2_TIMEOUT` after `timeout` ms, `ERR_L2_ABORTED` on `signal`, `ERR_L2_CLOSED` once closed and drained. */
+  receive(options?: ReceiveOptions): Promise<Buffer> {
+    try {
+      return this.#inbox.take(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Yields messages until the session closes. */
@@ -487,9 +465,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #deliver(data: Buffer): void {
-    const waiter = this.#waiters.values().next().value;
-    if (waiter) waiter.resolve(data);
-    else this.#inbox.push(data);
+    this.#inbox.push(data);
     this.emit('message', data);
   }
 
@@ -522,7 +498,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const channel = this.#channel;
     this.#channel = null;
     void channel?.close();
-    for (const w of [...this.#waiters]) w.resolve(undefined);
+    this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
     this.#host.closed(this);
     this.emit('close');
   }

@@ -1,0 +1,62 @@
+/** Delivered messages waiting for `receive()`, and the receivers waiting for messages. */
+import { L2Error } from '../errors';
+import { options as checkOptions, optionalInt } from '../validate';
+
+/** Options of `receive()`. */
+export interface ReceiveOptions {
+  /** Milliseconds to wait before rejecting with `ERR_L2_TIMEOUT`. */
+  timeout?: number;
+  /** Rejects with `ERR_L2_ABORTED` when it fires. */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  resolve(message: Buffer): void;
+  reject(err: L2Error): void;
+}
+
+export class Inbox {
+  readonly #messages: Buffer[] = [];
+  readonly #waiters = new Set<Waiter>();
+  #closed: L2Error | null = null;
+
+  /** Hands `message` to the oldest waiting receiver, or keeps it. */
+  push(message: Buffer): void {
+    const waiter = this.#waiters.values().next().value;
+    if (waiter) waiter.resolve(message);
+    else this.#messages.push(message);
+  }
+
+  /** No more messages will come: waiting receivers get `reason`; kept messages stay readable. */
+  close(reason: L2Error): void {
+    this.#closed = reason;
+    for (const w of [...this.#waiters]) w.reject(reason);
+  }
+
+  /** The next message (see `ReceiveOptions`). */
+  take(opts?: ReceiveOptions): Promise<Buffer> {
+    const o = checkOptions<ReceiveOptions>('receive options', opts, ['timeout', 'signal']) ?? {};
+    const timeout = optionalInt('timeout', o.timeout, 0, 2 ** 31 - 1);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new L2Error('ERR_L2_BAD_INPUT', 'signal must be an AbortSignal');
+    const next = this.#messages.shift();
+    if (next) return Promise.resolve(next);
+    if (this.#closed) return Promise.reject(this.#closed);
+    return new Promise<Buffer>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => settle(() => reject(new L2Error('ERR_L2_ABORTED', 'receive() aborted')));
+      const settle = (done: () => void) => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+        done();
+      };
+      const waiter: Waiter = { resolve: (m) => settle(() => resolve(m)), reject: (e) => settle(() => reject(e)) };
+      if (o.signal?.aborted) return onAbort();
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = setTimeout(() => settle(() => reject(new L2Error('ERR_L2_TIMEOUT', `no message within ${timeout} ms`))), timeout);
+      }
+      this.#waiters.add(waiter);
+    });
+  }
+}
