@@ -5,13 +5,12 @@ use super::schedule::{label, HandshakeSecrets, Transcript};
 use super::{InitiatorRandomness, Outcome, Role};
 use crate::primitives::{aead::AeadKey, ed25519, ed25519::Identity, xwing};
 use crate::{Error, Result};
-use zeroize::Zeroizing;
 
 /// Sent the hello; awaiting the responder's authenticated answer.
 pub struct AwaitResponderAuth {
     identity: Identity,
     expected_peer: Option<[u8; 32]>,
-    ephemeral_seed: Zeroizing<[u8; 32]>,
+    ephemeral: xwing::Expanded,
     transcript: Transcript,
 }
 
@@ -22,11 +21,12 @@ pub fn start(
     channel_binding: &[u8],
     randomness: InitiatorRandomness,
 ) -> (AwaitResponderAuth, Vec<u8>) {
-    let public = xwing::public_key(&randomness.ephemeral_seed);
+    let ephemeral = xwing::Expanded::from_seed(&randomness.ephemeral_seed);
+    let public = ephemeral.public_key();
     let hello = [&messages::header(MessageType::InitiatorHello)[..], &randomness.nonce, &public].concat();
     let mut transcript = Transcript::new(channel_binding);
     transcript.absorb(&hello);
-    let state = AwaitResponderAuth { identity, expected_peer, ephemeral_seed: randomness.ephemeral_seed, transcript };
+    let state = AwaitResponderAuth { identity, expected_peer, ephemeral, transcript };
     (state, hello)
 }
 
@@ -37,7 +37,7 @@ impl AwaitResponderAuth {
         let ciphertext: &[u8; xwing::CIPHERTEXT_LEN] =
             msg[HEADER_LEN + NONCE_LEN..RESPONDER_CLEAR_LEN].try_into().expect("fixed layout");
         self.transcript.absorb(&msg[..RESPONDER_CLEAR_LEN]);
-        let kem_secret = xwing::decapsulate_with(ciphertext, &self.ephemeral_seed)?;
+        let kem_secret = self.ephemeral.decapsulate(ciphertext)?;
         let aad = self.transcript.hash();
         let secrets = HandshakeSecrets::derive(&kem_secret, &aad);
 

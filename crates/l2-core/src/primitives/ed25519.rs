@@ -23,6 +23,7 @@ pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result
 
 /// A long-term Ed25519 identity held in Rust memory; the seed is zeroised on drop and never
 /// printed.
+#[derive(Clone)]
 pub struct Identity {
     key: SigningKey,
 }
@@ -52,12 +53,6 @@ impl Identity {
     /// Signs `message`.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
-    }
-}
-
-impl Clone for Identity {
-    fn clone(&self) -> Self {
-        Self::from_seed(&self.seed())
     }
 }
 

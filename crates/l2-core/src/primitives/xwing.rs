@@ -19,8 +19,9 @@ pub const ESEED_LEN: usize = 64;
 /// `XWingLabel` of the draft, the ASCII art `\.//^\`.
 const LABEL: &[u8; 6] = b"\\.//^\\";
 
-/// The expanded secret key: ML-KEM key pair and X25519 secret derived from the seed.
-struct Expanded {
+/// The expanded secret key: ML-KEM key pair and X25519 secret derived from the seed. Kept by a
+/// holder that decapsulates later, so the seed is expanded once per key pair.
+pub struct Expanded {
     ek_m: [u8; mlkem::EK_LEN],
     dk_m: mlkem::DecapsulationKey,
     sk_x: Zeroizing<[u8; 32]>,
@@ -45,13 +46,33 @@ fn combine(ss_m: &[u8; 32], ss_x: &[u8; 32], ct_x: &[u8; 32], pk_x: &[u8; 32]) -
     Zeroizing::new(libcrux_sha3::sha256(&input[..]))
 }
 
+impl Expanded {
+    /// Expands a secret seed.
+    pub fn from_seed(seed: &[u8; SECRET_KEY_LEN]) -> Self {
+        expand(seed)
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> [u8; PUBLIC_KEY_LEN] {
+        let mut pk = [0u8; PUBLIC_KEY_LEN];
+        pk[..mlkem::EK_LEN].copy_from_slice(&self.ek_m);
+        pk[mlkem::EK_LEN..].copy_from_slice(&self.pk_x);
+        pk
+    }
+
+    /// Decapsulates `ct`.
+    pub fn decapsulate(&self, ct: &[u8; CIPHERTEXT_LEN]) -> Result<Zeroizing<[u8; 32]>> {
+        let ct_m = fixed::<{ mlkem::CT_LEN }>("ct", &ct[..mlkem::CT_LEN])?;
+        let ct_x = fixed::<32>("ct", &ct[mlkem::CT_LEN..])?;
+        let ss_m = Libcrux::decapsulate(&ct_m, &self.dk_m)?;
+        let ss_x = x25519::raw(&self.sk_x, &ct_x);
+        Ok(combine(&ss_m, &ss_x, &ct_x, &self.pk_x))
+    }
+}
+
 /// Public key of the secret seed.
 pub fn public_key(seed: &[u8; SECRET_KEY_LEN]) -> [u8; PUBLIC_KEY_LEN] {
-    let e = expand(seed);
-    let mut pk = [0u8; PUBLIC_KEY_LEN];
-    pk[..mlkem::EK_LEN].copy_from_slice(&e.ek_m);
-    pk[mlkem::EK_LEN..].copy_from_slice(&e.pk_x);
-    pk
+    expand(seed).public_key()
 }
 
 /// Encapsulates to `pk` with the explicit 64-byte `eseed` (m ‖ X25519 ephemeral secret).
@@ -74,12 +95,7 @@ pub fn encapsulate_with(
 
 /// Decapsulates `ct` with the secret seed.
 pub fn decapsulate_with(ct: &[u8; CIPHERTEXT_LEN], seed: &[u8; SECRET_KEY_LEN]) -> Result<Zeroizing<[u8; 32]>> {
-    let e = expand(seed);
-    let ct_m = fixed::<{ mlkem::CT_LEN }>("ct", &ct[..mlkem::CT_LEN])?;
-    let ct_x = fixed::<32>("ct", &ct[mlkem::CT_LEN..])?;
-    let ss_m = Libcrux::decapsulate(&ct_m, &e.dk_m)?;
-    let ss_x = x25519::raw(&e.sk_x, &ct_x);
-    Ok(combine(&ss_m, &ss_x, &ct_x, &e.pk_x))
+    expand(seed).decapsulate(ct)
 }
 
 /// Key pair (public key, seed) from `seed`, or fresh.
