@@ -107,6 +107,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #channel: Channel | null = null;
   #lastHandshake: Handshake | null = null;
   #roomWaiters: (() => void)[] = [];
+  /** Settles once the link is released after close. */
+  #released: Promise<void> = Promise.resolve();
   /** The ack not yet sealed: later acks (cumulative) update it instead of adding frames. */
   #ackSlot: { channel: Channel; seq: number; open: boolean } | null = null;
   #epochs = 0;
@@ -227,11 +229,13 @@ export class Session extends EventEmitter<SessionEvents> {
     await done;
   }
 
-  /** Closes the session: tells the peer, flushes, releases the link. */
+  /** Closes the session: tells the peer, flushes what was sent, releases the link. */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.#channel?.enqueue(FrameType.Close, 0, () => undefined);
-    this.#driver.input((m, now) => m.close(now, 'closed'));
+    if (this.state !== 'closed') {
+      this.#channel?.enqueue(FrameType.Close, 0, () => undefined);
+      this.#driver.input((m, now) => m.close(now, 'closed'));
+    }
+    await this.#released;
   }
 
   /** Fires the session's timers due at `now` (`node.tick()`). */
@@ -497,7 +501,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #onClosed(): void {
     const channel = this.#channel;
     this.#channel = null;
-    void channel?.close();
+    this.#released = channel?.close() ?? Promise.resolve();
     this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
     this.#host.closed(this);
     this.emit('close');
