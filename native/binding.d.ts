@@ -82,7 +82,11 @@ export declare class Handshake {
   installInto(cipher: FrameCipher): number
 }
 
-/** An Ed25519 identity. Its seed never leaves Rust unless `exportSeed()` is called. */
+/**
+ * An Ed25519 identity. Its seed never leaves Rust unless `exportSeed()` is called. It signs only
+ * handshake transcripts and discovery answers: no API signs caller bytes with it, so its
+ * signatures cannot be borrowed for the protocol's.
+ */
 export declare class Identity {
   /** A fresh identity from the OS random source. */
   static generate(): Identity
@@ -94,8 +98,6 @@ export declare class Identity {
   get did(): string
   /** The 32-byte secret seed (explicit export: the caller now holds a secret). */
   exportSeed(): Buffer
-  /** Ed25519 signature of `message`. */
-  sign(message: Uint8Array): Buffer
 }
 
 /** The responder's resumption tickets (single use, each until its expiry); secrets stay in Rust. */
@@ -201,6 +203,11 @@ export interface DiscoveryAnswer {
   /** Our address as the answering node saw it. */
   observed: string
   from: string
+  /**
+   * True when the DID is a `did:key` naming the key that signed the answer; other DID methods
+   * are as announced and must be checked through a resolver.
+   */
+  didVerified: boolean
 }
 
 export declare function ed25519Keygen(seed?: Uint8Array | undefined | null): KeyPair

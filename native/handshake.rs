@@ -24,6 +24,8 @@ pub struct Handshake {
     inner: hs::Handshake,
     /// Message 1, held until `start()` hands it out (initiator only).
     hello: Option<Vec<u8>>,
+    /// Set once its ticket went into a store: a ticket is issued once, so it resumes once.
+    ticket_issued: bool,
 }
 
 fn binding(options: &Option<HandshakeOptions>) -> &[u8] {
@@ -42,7 +44,7 @@ impl Handshake {
         let randomness = InitiatorRandomness::generate().map_err(to_js)?;
         let (inner, hello) =
             hs::Handshake::initiator(identity.inner.clone(), expected, binding(&options), randomness).map_err(to_js)?;
-        Ok(Self { inner, hello: Some(hello) })
+        Ok(Self { inner, hello: Some(hello), ticket_issued: false })
     }
 
     /// Starts as responder, waiting for message 1.
@@ -53,7 +55,7 @@ impl Handshake {
         }
         let randomness = ResponderRandomness::generate().map_err(to_js)?;
         let inner = hs::Handshake::responder(identity.inner.clone(), binding(&options), randomness).map_err(to_js)?;
-        Ok(Self { inner, hello: None })
+        Ok(Self { inner, hello: None, ticket_issued: false })
     }
 
     /// Starts a resumption (one round trip, no KEM) from a ticket sealed by `exportTicket`.
@@ -62,7 +64,7 @@ impl Handshake {
         let ticket = Ticket::open(sealed_ticket, key).map_err(to_js)?;
         let nonce = l2_core::primitives::random::<32>().map_err(to_js)?;
         let (inner, hello) = hs::Handshake::resume_initiator(ticket, binding(&options), nonce).map_err(to_js)?;
-        Ok(Self { inner, hello: Some(hello) })
+        Ok(Self { inner, hello: Some(hello), ticket_issued: false })
     }
 
     /// Answers a resume hello with the ticket it names, taken (single use) from `store`; then
@@ -72,7 +74,7 @@ impl Handshake {
         let ticket = store.inner.take(hello, now_ms as u64).map_err(to_js)?;
         let nonce = l2_core::primitives::random::<32>().map_err(to_js)?;
         let inner = hs::Handshake::resume_responder(ticket, binding(&options), nonce).map_err(to_js)?;
-        Ok(Self { inner, hello: None })
+        Ok(Self { inner, hello: None, ticket_issued: false })
     }
 
     /// True for a resumption, false for a full (KEM) handshake.
@@ -163,9 +165,14 @@ impl TicketStore {
 
     /// Keeps the ticket of a completed handshake until `expiresAtMs`.
     #[napi(catch_unwind)]
-    pub fn insert(&mut self, handshake: &Handshake, expires_at_ms: f64, now_ms: f64) -> Result<(), Code> {
+    pub fn insert(&mut self, handshake: &mut Handshake, expires_at_ms: f64, now_ms: f64) -> Result<(), Code> {
+        if handshake.ticket_issued {
+            return Err(to_js(l2_core::Error::InvalidState { expected: "a handshake whose ticket was not issued", got: "ticket already issued" }));
+        }
         let ticket = handshake.inner.ticket().map_err(to_js)?;
-        self.inner.insert(ticket, expires_at_ms as u64, now_ms as u64).map_err(to_js)
+        self.inner.insert(ticket, expires_at_ms as u64, now_ms as u64).map_err(to_js)?;
+        handshake.ticket_issued = true;
+        Ok(())
     }
 
     /// Tickets held.

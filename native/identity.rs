@@ -7,7 +7,9 @@ use l2_core::{did, primitives::ed25519};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-/// An Ed25519 identity. Its seed never leaves Rust unless `exportSeed()` is called.
+/// An Ed25519 identity. Its seed never leaves Rust unless `exportSeed()` is called. It signs only
+/// handshake transcripts and discovery answers: no API signs caller bytes with it, so its
+/// signatures cannot be borrowed for the protocol's.
 #[napi]
 pub struct Identity {
     pub(crate) inner: ed25519::Identity,
@@ -44,12 +46,6 @@ impl Identity {
     #[napi]
     pub fn export_seed(&self) -> Buffer {
         self.inner.seed().to_vec().into()
-    }
-
-    /// Ed25519 signature of `message`.
-    #[napi(catch_unwind)]
-    pub fn sign(&self, message: &[u8]) -> Buffer {
-        self.inner.sign(&message).to_vec().into()
     }
 }
 

@@ -107,18 +107,28 @@ pub struct DiscoveryAnswer {
     /// Our address as the answering node saw it.
     pub observed: String,
     pub from: String,
+    /// True when the DID is a `did:key` naming the key that signed the answer; other DID methods
+    /// are as announced and must be checked through a resolver.
+    pub did_verified: bool,
 }
 
-impl From<tp::DiscoveryAnswer> for DiscoveryAnswer {
-    fn from(a: tp::DiscoveryAnswer) -> Self {
-        Self {
+impl DiscoveryAnswer {
+    /// A `did:key` must name the signing key, or anyone could announce someone else's DID.
+    fn checked(a: tp::DiscoveryAnswer) -> std::result::Result<Self, napi::Error> {
+        let did_verified = match l2_core::did::decode(&a.did) {
+            Ok(key) if key == a.public_key => true,
+            Ok(_) => return Err(napi::Error::new(Status::GenericFailure, "ERR_L2_AUTH_FAILED: discovery answer's did:key does not name its signing key")),
+            Err(_) => false,
+        };
+        Ok(Self {
+            did_verified,
             did: a.did,
             public_key: a.public_key.to_vec().into(),
             quic: a.quic.map(|s| s.to_string()),
             tcp: a.utcp.map(|s| s.to_string()),
             observed: a.observed.to_string(),
             from: a.from.to_string(),
-        }
+        })
     }
 }
 
@@ -226,7 +236,7 @@ impl TransportNode {
         let to = addr("address", &address).map_err(to_status)?;
         let timeout = millis("timeoutMs", timeout_ms, Duration::from_secs(2)).map_err(to_status)?;
         let node = self.inner.clone();
-        Ok(node.discover(to, timeout).await.map_err(async_err)?.into())
+        DiscoveryAnswer::checked(node.discover(to, timeout).await.map_err(async_err)?)
     }
 
     /// Node counters.

@@ -38,11 +38,6 @@ export class Identity {
     return nativeIdentity(this).exportSeed();
   }
 
-  /** Ed25519 signature of `message`. */
-  sign(message: Uint8Array): Buffer {
-    return guard(() => nativeIdentity(this).sign(bytes('message', message)));
-  }
-
   /** Shows the DID only, never key material. */
   toJSON(): { did: string } {
     return { did: this.did };

@@ -13,7 +13,7 @@ export { TransportNode, Link } from './transport';
 export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats, TransportNodeStats, DiscoveryAnswer, TransportName } from './transport';
 export { Node, MemoryResolver } from './api/node';
 export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
-export { Session } from './api/session';
+export { Session, MAX_MESSAGE_LEN } from './api/session';
 export type { SessionEvents, StateChange, SessionWarning, ExportedSession } from './api/session';
 export type { ReceiveOptions } from './api/inbox';
 export { FakeClock, systemClock, parseConfig } from './session';

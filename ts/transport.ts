@@ -75,6 +75,8 @@ export interface DiscoveryAnswer {
   /** Our address as the answering node saw it. */
   observed: string;
   from: string;
+  /** True when `did` is a `did:key` naming the signing key; other methods are as announced (check them with a resolver). */
+  didVerified: boolean;
 }
 
 async function settle<T>(p: () => Promise<T>): Promise<T> {

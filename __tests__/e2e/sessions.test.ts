@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AuditRecord, FakeClock, Identity, L2Error, MemoryResolver, Node, Session, StateChange, didToPublicKey } from '../../ts';
+import { AuditRecord, FakeClock, Identity, L2Error, MAX_MESSAGE_LEN, MemoryResolver, Node, Session, StateChange, didToPublicKey } from '../../ts';
 
 jest.setTimeout(60_000);
 
@@ -97,10 +97,10 @@ test('resumption with unchanged keys → established in one round trip, no new K
   const s = await alice.resume(bob.did, stored, { key, addresses: bob.addresses });
   const peer = await inbound;
   expect([s.state, s.resumed, peer.resumed]).toEqual(['established', true, true]);
-  // One round trip and no KEM: the dialer sent the 84-byte hello, the 36-byte finish and the 40-byte
+  // One round trip and no KEM: the dialer sent the 84-byte hello, the 36-byte finish and the 41-byte
   // bind frame, and received one 68-byte answer; a full handshake sends a 1252-byte X-Wing key first.
   const stats = s.link!.stats();
-  expect([stats.messagesSent, stats.bytesSent, stats.messagesReceived, stats.bytesReceived]).toEqual([3, 84 + 36 + 40, 1, 68]);
+  expect([stats.messagesSent, stats.bytesSent, stats.messagesReceived, stats.bytesReceived]).toEqual([3, 84 + 36 + 41, 1, 68]);
   await s.send(Buffer.from('resumed'));
   expect(await collect(peer, 1)).toEqual(['resumed']);
 
@@ -130,6 +130,13 @@ test('rotation under load: 10 forced rotations and one TTL-driven one while both
       if (sent[key] % 50 === 0) await new Promise((r) => setImmediate(r));
     }
   };
+  // Receivers run throughout: with read-side backpressure a receiver that stops reading stops its sender.
+  const drain = async (at: Session) => {
+    const got: string[] = [];
+    for (let m = String(await at.receive({ timeout: 20_000 })); m !== 'end'; m = String(await at.receive({ timeout: 20_000 }))) got.push(m);
+    return got;
+  };
+  const received = Promise.all([drain(peer), drain(s)]);
   const pumps = [pump(s, 'a'), pump(peer, 'b')];
   for (let r = 0; r < 10; r++) {
     await s.rotate();
@@ -142,7 +149,8 @@ test('rotation under load: 10 forced rotations and one TTL-driven one while both
   });
   stop = true;
   await Promise.all(pumps);
-  const [atBob, atAlice] = await Promise.all([collect(peer, sent.a), collect(s, sent.b)]);
+  await Promise.all([s.send(Buffer.from('end')), peer.send(Buffer.from('end'))]);
+  const [atBob, atAlice] = await received;
   expect(atBob).toEqual(seqMessages('a', sent.a));
   expect(atAlice).toEqual(seqMessages('b', sent.b));
   expect(changes.filter((c) => c.to === 'rotating' && c.reason === 'requested')).toHaveLength(10);
@@ -306,4 +314,85 @@ test('node.tick() drives session timers for callers with their own clock', async
   alice.tick(clock.now() + 2001);
   await expect(pending).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
   silent.close();
+});
+
+test('oversized messages are refused with ERR_L2_BAD_INPUT; the largest allowed one arrives', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  const peer = await inbound;
+  await expect(s.send(Buffer.alloc(MAX_MESSAGE_LEN + 1))).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(s.send('text' as never)).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  const largest = Buffer.alloc(MAX_MESSAGE_LEN, 0x5a);
+  await s.send(largest);
+  await s.send(Buffer.from('after'));
+  expect((await peer.receive({ timeout: 10_000 })).equals(largest)).toBe(true);
+  expect(String(await peer.receive({ timeout: 10_000 }))).toBe('after');
+});
+
+test('a receiver that stops reading holds its sender back (no unbounded buffering), then gets everything in order', async () => {
+  const config = { queueLimit: 16 };
+  const alice = await listen({ config });
+  const bob = await listen({ config });
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  const peer = await inbound;
+  let resolved = 0;
+  const sends = seqMessages('m', 100).map((m) => s.send(Buffer.from(m)).then(() => resolved++));
+  await new Promise((r) => setTimeout(r, 500));
+  // Bob's application read nothing: at most the inbox (16) plus the window (16) went through.
+  expect(resolved).toBeLessThanOrEqual(40);
+  expect(s.pending).toBeLessThanOrEqual(16);
+  expect(await collect(peer, 100)).toEqual(seqMessages('m', 100));
+  await Promise.all(sends);
+});
+
+test('rotate() outside established rejects cleanly; a throwing listener becomes a warning, not a crash', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const relay = await udpRelay(bob.addresses.quic!);
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: { quic: relay.address }, transport: 'quic', config: { heartbeatInterval: '200ms', heartbeatTimeout: '100ms', heartbeatTolerance: 1 } });
+  await inbound;
+  const warnings: string[] = [];
+  s.on('warning', (w) => warnings.push(w.message));
+  s.on('state', () => {
+    throw new Error('listener bug');
+  });
+  relay.dropping = true;
+  await new Promise<void>((resolve) => {
+    const check = () => (s.state === 'degraded' ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  await expect(s.rotate()).rejects.toMatchObject({ code: 'ERR_L2_INVALID_STATE' });
+  expect(warnings.some((w) => w.includes("'state' listener threw"))).toBe(true);
+  await s.close(); // would surface an orphaned rotate() waiter as an unhandled rejection
+  relay.close();
+});
+
+test('resuming after a crash while the peer still holds the old session starts both sides afresh', async () => {
+  const identity = Identity.generate();
+  const bob = await listen();
+  const bobSessions: Session[] = [];
+  bob.on('session', (x) => bobSessions.push(x));
+  const alice1 = await Node.listen({ identity });
+  const first = await alice1.establish(bob.did, { addresses: bob.addresses });
+  for (const m of ['a1', 'a2', 'a3']) await first.send(Buffer.from(m));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(await collect(bobSessions[0], 3)).toEqual(['a1', 'a2', 'a3']);
+  const key = randomBytes(32);
+  const stored = first.export(key);
+  first.link!.abort(); // the process dies: no close frame reaches bob
+  await alice1.close();
+  expect(bobSessions[0].state).not.toBe('closed');
+
+  const alice2 = await listen({ identity });
+  const s = await alice2.resume(bob.did, stored, { key, addresses: bob.addresses });
+  expect(s.resumed).toBe(true);
+  await s.send(Buffer.from('after resume'));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(bobSessions).toHaveLength(2);
+  expect(bobSessions[0].state).toBe('closed');
+  expect(await collect(bobSessions[1], 1)).toEqual(['after resume']);
 });

@@ -101,6 +101,7 @@ test('discovery answers with the DID, both transports and our observed address',
   expect(answer.quic).toBe(b.addresses.quic);
   expect(answer.tcp).toBe(b.addresses.tcp);
   expect(answer.observed).toMatch(/^127\.0\.0\.1:\d+$/);
+  expect(answer.didVerified).toBe(true);
 });
 
 test('bad arguments are typed errors', async () => {

@@ -40,9 +40,9 @@ export class Channel {
     private readonly cipher: FrameCipher,
   ) {}
 
-  /** Current key epoch of the cipher. */
-  get epoch(): number {
-    return this.cipher.epoch;
+  /** True once the current keys sealed `rekeyAfter` frames (SPEC.md §4.3). */
+  get rekeyDue(): boolean {
+    return this.cipher.rekeyDue;
   }
 
   /** Bytes queued or handed to the link and not yet taken by it. */
@@ -115,8 +115,15 @@ export class Channel {
    * failed send aborts the link, the read loop sees it end, and the session resends what is unacknowledged.
    */
   flush(): Promise<void> {
-    this.sealPending();
-    if (this.closed || this.sealed.every((segment) => segment.length === 0)) return this.sending;
+    if (this.closed) return this.sending;
+    try {
+      this.sealPending();
+    } catch {
+      // Sealing only fails at a key's hard limit; the link is dropped and the session re-keys on a new one.
+      this.abort();
+      return this.sending;
+    }
+    if (this.sealed.every((segment) => segment.length === 0)) return this.sending;
     const batches = this.takeSealed();
     const bytes = batches.reduce((n, b) => n + b.length, 0);
     this.inFlight += bytes;
@@ -152,13 +159,27 @@ export class Channel {
    * Reads until the link ends: opens each message as a batch of frames and hands every frame that
    * opened to `onFrames` (one call per transport message). Resolves when the link ends for any reason.
    */
-  async readLoop(frames: InboundFrame[], first: Buffer[], onFrames: (frames: InboundFrame[]) => void): Promise<void> {
+  async readLoop(
+    frames: InboundFrame[],
+    first: Buffer[],
+    onFrames: (frames: InboundFrame[]) => void,
+    onRejected: (count: number) => void,
+    room: () => Promise<void> | undefined,
+  ): Promise<void> {
     // Start after the caller's current step (say, the session taking its handshake result).
     await Promise.resolve();
     if (frames.length > 0) onFrames(frames);
     let backlog = first;
     for (;;) {
-      for (const message of backlog) onFrames(this.open(message));
+      for (const message of backlog) {
+        if (this.closed) return;
+        const { opened, rejected } = this.open(message);
+        if (rejected > 0) onRejected(rejected);
+        onFrames(opened);
+      }
+      // Read side backpressure: while the application is behind, stop reading, so the transport's
+      // flow control holds the peer back instead of this process buffering without bound.
+      await room();
       if (this.closed) return;
       try {
         backlog = await this.link.recv();
@@ -170,23 +191,23 @@ export class Channel {
   }
 
   /** Opens one transport message (a batch of frames); a malformed one aborts the link. */
-  open(message: Buffer): InboundFrame[] {
+  open(message: Buffer): { opened: InboundFrame[]; rejected: number } {
     const batch = this.cipher.openBatch(message);
     if (batch.error || batch.consumed !== message.length) {
       // A transport message always holds whole frames; anything else means a broken or hostile peer.
-      this.link.abort();
-      return [];
+      this.abort();
+      return { opened: [], rejected: 0 };
     }
-    const frames: InboundFrame[] = [];
+    const opened: InboundFrame[] = [];
+    let rejected = 0;
     let start = 0;
     for (let k = 0; k < batch.ends.length; k++) {
       const end = batch.ends[k];
-      if (batch.status[k] === FrameStatus.Ok) {
-        frames.push({ type: batch.types[k], payload: batch.data.subarray(start, end) });
-      }
+      if (batch.status[k] === FrameStatus.Ok) opened.push({ type: batch.types[k], payload: batch.data.subarray(start, end) });
+      else rejected++;
       start = end;
     }
-    return frames;
+    return { opened, rejected };
   }
 
   /** Sends what is queued, then closes the link gracefully. */

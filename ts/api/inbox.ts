@@ -19,6 +19,24 @@ export class Inbox {
   readonly #messages: Buffer[] = [];
   readonly #waiters = new Set<Waiter>();
   #closed: L2Error | null = null;
+  #drainWaiters: { below: number; resolve(): void }[] = [];
+
+  /** Messages kept. */
+  get size(): number {
+    return this.#messages.length;
+  }
+
+  /** Resolves once fewer than `below` messages are kept (or the inbox closes). */
+  drained(below: number): Promise<void> {
+    if (this.#messages.length < below || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push({ below, resolve }));
+  }
+
+  #notifyDrained(): void {
+    const ready = this.#drainWaiters.filter((w) => this.#messages.length < w.below || this.#closed);
+    this.#drainWaiters = this.#drainWaiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
 
   /** Hands `message` to the oldest waiting receiver, or keeps it. */
   push(message: Buffer): void {
@@ -31,6 +49,7 @@ export class Inbox {
   close(reason: L2Error): void {
     this.#closed = reason;
     for (const w of [...this.#waiters]) w.reject(reason);
+    this.#notifyDrained();
   }
 
   /** The next message (see `ReceiveOptions`). */
@@ -39,7 +58,10 @@ export class Inbox {
     const timeout = optionalInt('timeout', o.timeout, 0, 2 ** 31 - 1);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new L2Error('ERR_L2_BAD_INPUT', 'signal must be an AbortSignal');
     const next = this.#messages.shift();
-    if (next) return Promise.resolve(next);
+    if (next) {
+      if (this.#drainWaiters.length > 0) this.#notifyDrained();
+      return Promise.resolve(next);
+    }
     if (this.#closed) return Promise.reject(this.#closed);
     return new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

@@ -98,6 +98,9 @@ const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout'] as
 
 /** Session ids are 8 random bytes, in hex. */
 const SESSION_ID_LEN = 8;
+/** Bind frame purposes (SPEC.md §6): a new session, or one that was established coming back. */
+const BIND_OPEN = 0;
+const BIND_RECONNECT = 1;
 
 interface Route {
   readonly peerKey: Buffer;
@@ -135,12 +138,23 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#host = {
       identity: o.identity,
       clock: this.#clock,
-      audit: (record) => this.#audit(record),
+      audit: (record) => {
+        try {
+          this.#audit(record);
+        } catch (err) {
+          this.emit('warning', new L2Error('ERR_L2_INTERNAL', `audit sink failed: ${String(err)}`));
+        }
+      },
       quarantine: (peerDid, until) => this.#quarantined.set(peerDid, until),
       connect: (session, kind) => this.#connect(session, kind),
+      // Best effort: a full ticket store costs a later resumption (it falls back to a full handshake), never a session.
       issueTicket: (handshake, ttl) => {
         const now = this.#clock.now();
-        this.#tickets.insert(handshake, now + ttl, now);
+        try {
+          this.#tickets.insert(handshake, now + ttl, now);
+        } catch (err) {
+          this.emit('warning', toL2Error(err));
+        }
       },
       closed: (session) => this.#sessions.delete(session),
     };
@@ -280,7 +294,10 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!route) throw new L2Error('ERR_L2_INVALID_STATE', 'session has no route');
     if (kind === 'resume' && route.resume) {
       const { ticket, key } = route.resume;
-      const resumed = await this.#handshakeOn(session, route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch(() => null);
+      const resumed = await this.#handshakeOn(session, route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch((err) => {
+        if (toL2Error(err).code === 'ERR_L2_TIMEOUT') throw err; // a silent peer: no second attempt
+        return null;
+      });
       if (resumed) return resumed;
     }
     return this.#handshakeOn(session, route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }));
@@ -296,7 +313,11 @@ export class Node extends EventEmitter<NodeEvents> {
       const confirm = handshake.handle(reply)!;
       const channel = new Channel(link, handshake.frameCipher());
       await link.send([confirm]);
-      channel.enqueue(FrameType.Bind, SESSION_ID_LEN, (out, at) => out.write(session.id, at, 'hex'));
+      const purpose = session.wasEstablished ? BIND_RECONNECT : BIND_OPEN;
+      channel.enqueue(FrameType.Bind, 1 + SESSION_ID_LEN, (out, at) => {
+        out[at] = purpose;
+        out.write(session.id, at + 1, 'hex');
+      });
       await channel.flush();
       return { channel, handshake, frames: [], leftover: [] };
     } catch (err) {
@@ -320,7 +341,7 @@ export class Node extends EventEmitter<NodeEvents> {
     }
   }
 
-  // Responder: the full handshake on an inbound link, then a new session or a known one coming back.
+  // Responder: the handshake on an inbound link, then a new session or a known one coming back.
   async #answer(link: Link): Promise<void> {
     const timeout = parseConfig(this.#config).handshakeTimeout;
     const channelBinding = link.channelBinding ?? undefined;
@@ -336,14 +357,19 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#checkQuarantine(peerDid);
     const channel = new Channel(link, handshake.frameCipher());
     const [first, ...leftover] = rest.length > 0 ? rest : await nextMessages(link, timeout);
-    const [bind, ...frames] = channel.open(first);
-    if (bind?.type !== FrameType.Bind || bind.payload.length !== SESSION_ID_LEN) {
+    const [bind, ...frames] = channel.open(first).opened;
+    if (bind?.type !== FrameType.Bind || bind.payload.length !== 1 + SESSION_ID_LEN || bind.payload[0] > BIND_RECONNECT) {
       throw new L2Error('ERR_L2_BAD_INPUT', `${peerDid} did not bind the link to a session`);
     }
-    const id = bind.payload.toString('hex');
+    const id = bind.payload.subarray(1).toString('hex');
     const connected: Connected = { channel, handshake, frames, leftover };
     const known = [...this.#sessions].find((s) => !s.initiator && s.peerDid === peerDid && s.id === id && s.state !== 'closed');
-    if (known) return known.acceptConnection(connected, link.transport);
+    // A resumption or a fresh open starts a new session: sequence numbers start over on both sides.
+    if (known && (handshake.isResumption || bind.payload[0] === BIND_OPEN)) await known.close();
+    else if (known) return known.acceptConnection(connected, link.transport);
+    if (bind.payload[0] === BIND_RECONNECT && !handshake.isResumption) {
+      return refuse(channel, `${peerDid} reconnected session ${id}, which this node no longer holds`);
+    }
     const session = new Session(this.#host, {
       id,
       peerDid,
@@ -356,4 +382,11 @@ export class Node extends EventEmitter<NodeEvents> {
     session.acceptConnection(connected, link.transport);
     this.emit('session', session);
   }
+}
+
+/** Tells the dialer its session is gone (a close frame, so it stops resending), then drops the link. */
+async function refuse(channel: Channel, reason: string): Promise<never> {
+  channel.enqueue(FrameType.Close, 0, () => undefined);
+  await channel.close();
+  throw new L2Error('ERR_L2_CLOSED', reason);
 }

@@ -87,6 +87,12 @@ function failureReason(err: unknown): 'authentication_failed' | 'protocol_error'
   return toL2Error(err).code === 'ERR_L2_AUTH_FAILED' ? 'authentication_failed' : 'protocol_error';
 }
 
+/**
+ * Largest message `send()` takes: one data frame (8-byte sequence number, 32 bytes of frame
+ * overhead) must fit one transport message (1 MiB).
+ */
+export const MAX_MESSAGE_LEN = 1024 * 1024 - 64;
+
 /** The error a caller waiting on a session sees when it fails or closes instead. */
 function failureCode(record: AuditRecord): L2ErrorCode {
   if (record.from === 'rotating' && record.to === 'failed') return 'ERR_L2_ROTATION';
@@ -106,6 +112,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #driver: SessionDriver;
   #channel: Channel | null = null;
   #lastHandshake: Handshake | null = null;
+  #wasEstablished = false;
   #roomWaiters: (() => void)[] = [];
   /** Settles once the link is released after close. */
   #released: Promise<void> = Promise.resolve();
@@ -178,23 +185,37 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#machine.held;
   }
 
+  /** @internal True once the session was established: a new link then reconnects it rather than opening it. */
+  get wasEstablished(): boolean {
+    return this.#wasEstablished;
+  }
+
   /** The link under the session (tests and metrics). */
   get link(): Channel['link'] | null {
     return this.#channel?.link ?? null;
   }
 
   /**
-   * Sends `data` (delivered exactly once, in order). Queued while the session is degraded or
-   * suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED` after close.
+   * Sends `data` (at most `MAX_MESSAGE_LEN` bytes; delivered exactly once, in order). Queued while
+   * the session is degraded or suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED`
+   * after close.
    */
   async send(data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'send(data): data must be a Uint8Array or Buffer');
+    if (data.length > MAX_MESSAGE_LEN) {
+      throw new L2Error('ERR_L2_BAD_INPUT', `send(data): ${data.length} bytes exceed the ${MAX_MESSAGE_LEN}-byte message limit; split it`);
+    }
     // A full window on a live session (established, or rotating its keys) means the peer has not
     // acknowledged yet: wait for room. Degraded or suspended, the bounded queue applies and a full one
     // throws ERR_L2_LIMIT.
     while ((this.state === 'established' || this.state === 'rotating') && this.#machine.held >= this.#machine.config.queueLimit) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
-    this.#driver.input((m, now) => m.send(data, now));
+    this.#driver.input((m, now) => {
+      m.send(data, now);
+      // The frame counter reached rekeyAfter (SPEC.md §4.3): rotate before the hard limit.
+      if (m.state === 'established' && this.#channel?.rekeyDue) m.rotate(now);
+    });
     // Resolves at once while little is buffered, so bursts leave as batches; waits for the link beyond that.
     const channel = this.#channel;
     if (channel && channel.backlog >= SEND_HIGH_WATER) await channel.flush();
@@ -224,9 +245,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Rotates the keys now; resolves when the session is established under the new epoch. */
   async rotate(): Promise<void> {
     const before = this.keyEpoch;
-    const done = this.#until((s) => s === 'established' && this.keyEpoch > before);
-    this.#driver.input((m, now) => m.rotate(now));
-    await done;
+    this.#driver.input((m, now) => m.rotate(now)); // throws (no waiter left behind) unless established
+    await this.#until((s) => s === 'established' && this.keyEpoch > before);
   }
 
   /** Closes the session: tells the peer, flushes what was sent, releases the link. */
@@ -250,10 +270,9 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** @internal Opens the session as initiator; resolves when established, rejects with the failure. */
-  open(): Promise<void> {
-    const established = this.#until((s) => s === 'established');
+  async open(): Promise<void> {
     this.#driver.input((m, now) => m.establish(now));
-    return established;
+    await this.#until((s) => s === 'established');
   }
 
   /**
@@ -265,6 +284,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#driver.input((m, now) => {
       switch (m.state) {
         case 'idle':
+        case 'handshake_initiated':
+        case 'handshake_received':
         case 'suspended':
         case 'failed':
           m.handlePeerHello(connected.handshake.isResumption ? 'resume' : 'full', now);
@@ -290,7 +311,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#rotation = null;
     old?.abort();
     const channel = connected.channel;
-    void channel.readLoop(connected.frames, connected.leftover, (frames) => this.#onFrames(frames)).then(() => this.#onLinkEnded(channel));
+    const onFrames = (frames: InboundFrame[]) => channel === this.#channel && this.#onFrames(frames);
+    const onRejected = (count: number) => this.#emitSafe('warning', { code: 'ERR_L2_AUTH_FAILED', message: `session ${this.id}: ${count} frames failed to open (forged, replayed or stale) and were dropped` });
+    void channel.readLoop(connected.frames, connected.leftover, onFrames, onRejected, () => this.#inboxRoom()).then(() => this.#onLinkEnded(channel));
   }
 
   #transmit(message: WireMessage): void {
@@ -324,7 +347,9 @@ export class Session extends EventEmitter<SessionEvents> {
   #startHandshake(kind: HandshakeKind, role: Role): void {
     if (kind === 'rotation') return this.#startRotation(role);
     // A full handshake or a resumption (SPEC.md §3.5) happens on a new link.
-    if (role === 'responder') return; // Answered by the node's accept path, which calls acceptConnection.
+    // Answered by the node's accept path (acceptConnection). A session we did not dial cannot dial
+    // either: it waits for the peer to come back. The reconnect loop, when running, dials already.
+    if (role === 'responder' || !this.initiator || this.#reconnecting) return;
     this.#host.connect(this, kind).then(
       (connected) =>
         this.#driver.input((m, now) => {
@@ -393,12 +418,16 @@ export class Session extends EventEmitter<SessionEvents> {
       if (payload[0] === 1) {
         this.#peerRotationHello = Buffer.from(payload);
         m.handlePeerHello('rotation', now);
-      } else if (payload[0] === 2 && rotation?.role === 'initiator') {
+      } else if (payload[0] === 2 && rotation?.role === 'initiator' && m.state === 'rotating') {
         const confirm = rotation.handshake.handle(payload)!;
         channel.enqueue(FrameType.Rotate, confirm.length, (out, at) => out.set(confirm, at));
         this.#finishRotation(m, channel, rotation.handshake, now);
-      } else if (payload[0] === 3 && rotation?.role === 'responder') {
+      } else if (payload[0] === 3 && rotation?.role === 'responder' && m.state === 'rotating') {
         rotation.handshake.handle(payload);
+        // The initiator pinned our key; we pin theirs: the session's keys stay bound to its peer.
+        if (!rotation.handshake.peerPublicKey?.equals(this.#peerKey)) {
+          throw new L2Error('ERR_L2_AUTH_FAILED', `session ${this.id}: rotation signed by another identity`);
+        }
         this.#finishRotation(m, channel, rotation.handshake, now);
       }
     } catch (err) {
@@ -412,8 +441,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #finishRotation(m: SessionMachine, channel: Channel, handshake: Handshake, now: number): void {
     this.#rotation = null;
     this.#lastHandshake = handshake;
-    if (!this.initiator) this.#host.issueTicket(handshake, m.config.ttl);
     channel.install(handshake, 2 * m.config.handshakeTimeout);
+    if (!this.initiator) this.#host.issueTicket(handshake, m.config.ttl);
     m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
   }
 
@@ -436,7 +465,12 @@ export class Session extends EventEmitter<SessionEvents> {
             connected.channel.abort();
             return;
           }
-          this.acceptConnection(connected, connected.channel.link.transport);
+          try {
+            this.acceptConnection(connected, connected.channel.link.transport);
+          } catch (err) {
+            connected.channel.abort();
+            throw err;
+          }
           return;
         } catch {
           await new Promise((r) => setTimeout(r, delay).unref());
@@ -468,19 +502,40 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
+  // With `message` listeners the message is theirs; otherwise it waits in the inbox for receive().
   #deliver(data: Buffer): void {
-    this.#inbox.push(data);
-    this.emit('message', data);
+    if (this.listenerCount('message') > 0) this.#emitSafe('message', data);
+    else this.#inbox.push(data);
   }
 
   #warn(e: L2Error): void {
-    this.emit('warning', { code: e.code, message: e.message });
+    this.#emitSafe('warning', { code: e.code, message: e.message });
+  }
+
+  /**
+   * Emits without letting a listener's exception escape into the driver (where it would leave the
+   * machine's outputs half drained, or crash the process from a timer); it becomes a warning.
+   */
+  #emitSafe<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SessionEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      if (event === 'warning') return;
+      this.#emitSafe('warning', { code: 'ERR_L2_INTERNAL', message: `a '${String(event)}' listener threw: ${String(err)}` });
+    }
+  }
+
+  /** Resolves when the inbox has room again; undefined while it has (read side backpressure). */
+  #inboxRoom(): Promise<void> | undefined {
+    return this.#inbox.size >= this.#machine.config.queueLimit ? this.#inbox.drained(this.#machine.config.queueLimit / 2) : undefined;
   }
 
   #onTransition(record: AuditRecord): void {
+    if (record.from === 'rotating') this.#rotation = null;
+    if (record.to === 'established') this.#wasEstablished = true;
     this.#host.audit(record);
     this.#wakeSenders();
-    this.emit('state', { from: record.from, to: record.to, reason: record.reason });
+    this.#emitSafe('state', { from: record.from, to: record.to, reason: record.reason });
     for (const w of [...this.#stateWaiters]) {
       if (w.want(record.to)) {
         this.#stateWaiters.delete(w);
@@ -492,7 +547,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (record.to === 'closed') {
       if (record.reason !== 'closed' && record.reason !== 'peer_closed' && this.listenerCount('error') > 0) {
-        this.emit('error', new L2Error('ERR_L2_CLOSED', `session ${this.id} ended: ${record.reason}`));
+        this.#emitSafe('error', new L2Error('ERR_L2_CLOSED', `session ${this.id} ended: ${record.reason}`));
       }
       this.#onClosed();
     }
@@ -504,6 +559,6 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#released = channel?.close() ?? Promise.resolve();
     this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
     this.#host.closed(this);
-    this.emit('close');
+    this.#emitSafe('close');
   }
 }
