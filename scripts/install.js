@@ -24,6 +24,6 @@ if (process.env.L2_FORCE_BUILD || !addonLoads()) {
     process.exit(1);
   }
   console.log('l2-session: building the native addon from source with cargo');
-  run('npx napi build --platform --release --output-dir native --js binding.js --dts binding.d.ts');
+  run('npx napi build --platform --release --strip --output-dir native --js binding.js --dts binding.d.ts');
 }
 if (checkout) run('npm run build:ts');
