@@ -222,6 +222,11 @@ impl FrameCipher {
     /// frame or a malformed header.
     pub fn open_batch_to(&mut self, input: &[u8], out: &mut [u8]) -> BatchOpened {
         let mut batch = BatchOpened::default();
+        if input.len() > u32::MAX as usize {
+            // End offsets are u32 (they cross N-API as a Uint32Array).
+            batch.error = Some(Error::BadInput(format!("a batch holds at most {} bytes", u32::MAX)));
+            return batch;
+        }
         if out.len() < input.len() {
             batch.error = Some(Error::BadInput(format!("output buffer of {} bytes, input has {}", out.len(), input.len())));
             return batch;
