@@ -1,9 +1,10 @@
 //! Low-level primitives for benchmark suites and relays (`require('l2-session').crypto`).
 
-use crate::{to_js, Code};
+use crate::{js_buffer, to_js, Code};
 use napi::Result;
 use l2_core::primitives::{aead, blake3, ed25519, mlkem, x25519, xwing};
-use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Uint8Array};
+use napi::Env;
 use napi_derive::napi;
 
 /// An ML-KEM-768 key pair.
@@ -98,13 +99,17 @@ pub fn ed25519_verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Re
 }
 
 #[napi(catch_unwind)]
-pub fn aead_seal(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: Option<&[u8]>) -> Result<Buffer, Code> {
-    Ok(aead::seal(&key, &nonce, &plaintext, aad.unwrap_or_default()).map_err(to_js)?.into())
+pub fn aead_seal<'env>(env: &'env Env, key: &[u8], nonce: &[u8], plaintext: &[u8], aad: Option<&[u8]>) -> Result<BufferSlice<'env>, Code> {
+    let mut out = js_buffer(env, plaintext.len() + aead::TAG_LEN)?;
+    aead::seal_to(key, nonce, plaintext, aad.unwrap_or_default(), &mut out).map_err(to_js)?;
+    Ok(out)
 }
 
 #[napi(catch_unwind)]
-pub fn aead_open(key: &[u8], nonce: &[u8], sealed: &[u8], aad: Option<&[u8]>) -> Result<Buffer, Code> {
-    Ok(aead::open(&key, &nonce, &sealed, aad.unwrap_or_default()).map_err(to_js)?.into())
+pub fn aead_open<'env>(env: &'env Env, key: &[u8], nonce: &[u8], sealed: &[u8], aad: Option<&[u8]>) -> Result<BufferSlice<'env>, Code> {
+    let mut out = js_buffer(env, sealed.len().saturating_sub(aead::TAG_LEN))?;
+    aead::open_to(key, nonce, sealed, aad.unwrap_or_default(), &mut out).map_err(to_js)?;
+    Ok(out)
 }
 
 #[napi(catch_unwind)]

@@ -1,10 +1,10 @@
 //! The frame cipher, with batch calls so thousands of small frames cross N-API at once.
 
-use crate::{bad_input, to_js, Code};
+use crate::{bad_input, js_buffer, to_js, Code};
 use napi::Result;
 use l2_core::frame::{self, FrameLimits, FrameType};
-use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
-use napi::bindgen_prelude::{BufferSlice, FromNapiValue};
+use napi::bindgen_prelude::{Uint32Array, Uint8Array};
+use napi::bindgen_prelude::BufferSlice;
 use napi::Env;
 use napi_derive::napi;
 
@@ -49,12 +49,12 @@ fn frame_type(t: Option<u32>) -> Result<FrameType, Code> {
 
 /// One opened frame.
 #[napi(object)]
-pub struct OpenedFrame {
+pub struct OpenedFrame<'env> {
     pub frame_type: u32,
     pub epoch: u32,
     /// Frame counter (below 2^48, so exact as a JS number).
     pub counter: f64,
-    pub data: Buffer,
+    pub data: BufferSlice<'env>,
 }
 
 /// Opened batch: plaintexts back to back, with per-frame end offsets, types and statuses
@@ -70,19 +70,6 @@ pub struct OpenedBatch<'env> {
     /// Code and reason when a malformed header stopped the batch (the stream is unusable).
     pub error_code: Option<String>,
     pub error_message: Option<String>,
-}
-
-/// A JS-owned buffer of `len` bytes that Rust writes into directly (no copy, no finalizer).
-fn js_buffer(env: &Env, len: usize) -> Result<BufferSlice<'_>, Code> {
-    let internal = |what: &str| napi::Error::new(Code("ERR_L2_INTERNAL"), format!("{what} ({len} bytes)"));
-    let (mut data, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
-    // SAFETY: plain N-API call on the current env; both out-pointers are valid locals.
-    let status = unsafe { napi::sys::napi_create_buffer(env.raw(), len, &mut data, &mut value) };
-    if status != napi::sys::Status::napi_ok {
-        return Err(internal("could not allocate a Buffer"));
-    }
-    // SAFETY: `value` is the Buffer just created on this env.
-    unsafe { BufferSlice::from_napi_value(env.raw(), value) }.map_err(|_| internal("could not map a Buffer"))
 }
 
 /// Seals and opens frames for one session. Inputs are borrowed for the call; outputs are
@@ -105,14 +92,11 @@ impl FrameCipher {
 
     /// Opens exactly one frame; throws `ERR_L2_AUTH_FAILED`, `ERR_L2_REPLAY`, … on rejection.
     #[napi(catch_unwind)]
-    pub fn open(&mut self, frame: &[u8]) -> Result<OpenedFrame, Code> {
-        let o = self.inner.open(frame).map_err(to_js)?;
-        Ok(OpenedFrame {
-            frame_type: o.header.frame_type as u32,
-            epoch: o.header.epoch.into(),
-            counter: o.header.counter as f64,
-            data: o.payload.into(),
-        })
+    pub fn open<'env>(&mut self, env: &'env Env, frame: &[u8]) -> Result<OpenedFrame<'env>, Code> {
+        let len = frame::Header::decode(frame).map_err(to_js)?.len as usize;
+        let mut data = js_buffer(env, len)?;
+        let header = self.inner.open_to(frame, &mut data).map_err(to_js)?;
+        Ok(OpenedFrame { frame_type: header.frame_type as u32, epoch: header.epoch.into(), counter: header.counter as f64, data })
     }
 
     /// Seals each message as one frame; returns the frames back to back (ready to write).

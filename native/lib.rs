@@ -9,6 +9,9 @@ mod handshake;
 mod identity;
 mod transport;
 
+use napi::bindgen_prelude::{BufferSlice, FromNapiValue};
+use napi::Env;
+
 /// A stable `L2Error` code, carried as the napi status so JS sees it as `err.code`.
 pub struct Code(&'static str);
 
@@ -27,3 +30,17 @@ pub fn to_js(err: l2_core::Error) -> napi::Error<Code> {
 pub fn bad_input(reason: impl Into<String>) -> napi::Error<Code> {
     to_js(l2_core::Error::BadInput(reason.into()))
 }
+
+/// A JS-owned buffer of `len` bytes that Rust writes into directly (no copy, no finalizer).
+pub fn js_buffer(env: &Env, len: usize) -> napi::Result<BufferSlice<'_>, Code> {
+    let internal = |what: &str| napi::Error::new(Code("ERR_L2_INTERNAL"), format!("{what} ({len} bytes)"));
+    let (mut data, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: plain N-API call on the current env; both out-pointers are valid locals.
+    let status = unsafe { napi::sys::napi_create_buffer(env.raw(), len, &mut data, &mut value) };
+    if status != napi::sys::Status::napi_ok {
+        return Err(internal("could not allocate a Buffer"));
+    }
+    // SAFETY: `value` is the Buffer just created on this env.
+    unsafe { BufferSlice::from_napi_value(env.raw(), value) }.map_err(|_| internal("could not map a Buffer"))
+}
+

@@ -208,13 +208,23 @@ impl FrameCipher {
     /// Opens exactly one frame.
     pub fn open(&mut self, frame: &[u8]) -> Result<Opened> {
         let header = Header::decode(frame)?;
+        let mut payload = vec![0u8; header.len as usize];
+        self.open_to(frame, &mut payload)?;
+        Ok(Opened { header, payload })
+    }
+
+    /// Opens exactly one frame into `out`, which must be as long as its plaintext (`Header::len`):
+    /// lets the binding decrypt straight into a JS-owned buffer.
+    pub fn open_to(&mut self, frame: &[u8], out: &mut [u8]) -> Result<Header> {
+        let header = Header::decode(frame)?;
         if frame.len() != header.wire_len() {
             return Err(Error::Malformed { what: "frame", reason: "length does not match its header" });
         }
-        let mut body = frame[HEADER_LEN..].to_vec();
-        let len = self.open_body(&header, &frame[..HEADER_LEN], &mut body)?;
-        body.truncate(len);
-        Ok(Opened { header, payload: body })
+        if out.len() != header.len as usize {
+            return Err(Error::BadInput(format!("output buffer of {} bytes, frame holds {}", out.len(), header.len)));
+        }
+        self.open_body(&header, &frame[..HEADER_LEN], &frame[HEADER_LEN..], out)?;
+        Ok(header)
     }
 
     /// Opens the frames back to back in `input`, writing their plaintexts back to back into
@@ -245,11 +255,10 @@ impl FrameCipher {
             if rest.len() < wire_len {
                 break;
             }
-            let body = &mut out[written..written + wire_len - HEADER_LEN];
-            body.copy_from_slice(&rest[HEADER_LEN..wire_len]);
-            let status = match self.open_body(&header, &rest[..HEADER_LEN], body) {
-                Ok(len) => {
-                    written += len;
+            let plain = &mut out[written..written + header.len as usize];
+            let status = match self.open_body(&header, &rest[..HEADER_LEN], &rest[HEADER_LEN..wire_len], plain) {
+                Ok(()) => {
+                    written += header.len as usize;
                     FrameStatus::Ok
                 }
                 Err(e) => FrameStatus::of(&e),
@@ -270,8 +279,8 @@ impl FrameCipher {
         (out, batch)
     }
 
-    /// Verifies and decrypts `body` (ciphertext‖tag) in place; returns the plaintext length.
-    fn open_body(&mut self, header: &Header, aad: &[u8], body: &mut [u8]) -> Result<usize> {
+    /// Verifies `body` (ciphertext‖tag) and decrypts it into `out` (the plaintext length).
+    fn open_body(&mut self, header: &Header, aad: &[u8], body: &[u8], out: &mut [u8]) -> Result<()> {
         let limits = self.limits;
         let rk = match &mut self.previous {
             Some(prev) if prev.epoch == header.epoch => prev,
@@ -285,10 +294,11 @@ impl FrameCipher {
             return Err(Error::Limit("too many forged frames under this key"));
         }
         rk.window.check(header.counter)?;
-        match rk.key.open_in_place(header.nonce(), aad, body) {
-            Ok(plain) => {
+        let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
+        match rk.key.open_to(header.nonce(), aad, ciphertext, tag, out) {
+            Ok(()) => {
                 rk.window.mark(header.counter);
-                Ok(plain.len())
+                Ok(())
             }
             Err(e) => {
                 rk.auth_failures += 1;

@@ -42,25 +42,57 @@ impl AeadKey {
     }
 }
 
-/// One-shot seal: returns ciphertext‖tag.
-pub fn seal(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+impl AeadKey {
+    /// Decrypts `ciphertext` with its `tag` into `out` (same length) without an intermediate copy.
+    /// On failure `out` is zeroed, so no unauthenticated plaintext is left behind.
+    pub fn open_to(&self, nonce: [u8; NONCE_LEN], aad: &[u8], ciphertext: &[u8], tag: &[u8], out: &mut [u8]) -> Result<()> {
+        self.0
+            .open_separate_gather(Nonce::assume_unique_for_key(nonce), Aad::from(aad), ciphertext, tag, out)
+            .map_err(|_| {
+                out.fill(0);
+                Error::AuthFailed("AEAD tag mismatch")
+            })
+    }
+}
+
+/// One-shot seal into `out` (exactly `plaintext.len() + TAG_LEN` bytes): ciphertext‖tag.
+pub fn seal_to(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: &[u8], out: &mut [u8]) -> Result<()> {
     let key = AeadKey::new(&crate::error::fixed("key", key)?);
     let nonce = crate::error::fixed("nonce", nonce)?;
-    let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
-    out.extend_from_slice(plaintext);
-    let tag = key.seal_in_place(nonce, aad, &mut out);
-    out.extend_from_slice(&tag);
+    if out.len() != plaintext.len() + TAG_LEN {
+        return Err(Error::length("output", plaintext.len() + TAG_LEN, out.len()));
+    }
+    let (body, tag) = out.split_at_mut(plaintext.len());
+    body.copy_from_slice(plaintext);
+    tag.copy_from_slice(&key.seal_in_place(nonce, aad, body));
+    Ok(())
+}
+
+/// One-shot open of ciphertext‖tag into `out` (exactly `sealed.len() - TAG_LEN` bytes).
+pub fn open_to(key: &[u8], nonce: &[u8], sealed: &[u8], aad: &[u8], out: &mut [u8]) -> Result<()> {
+    let key = AeadKey::new(&crate::error::fixed("key", key)?);
+    let nonce = crate::error::fixed("nonce", nonce)?;
+    let Some(ct_len) = sealed.len().checked_sub(TAG_LEN) else {
+        return Err(Error::AuthFailed("sealed data shorter than the tag"));
+    };
+    if out.len() != ct_len {
+        return Err(Error::length("output", ct_len, out.len()));
+    }
+    key.open_to(nonce, aad, &sealed[..ct_len], &sealed[ct_len..], out)
+}
+
+/// One-shot seal: returns ciphertext‖tag.
+pub fn seal(key: &[u8], nonce: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; plaintext.len() + TAG_LEN];
+    seal_to(key, nonce, plaintext, aad, &mut out)?;
     Ok(out)
 }
 
 /// One-shot open of ciphertext‖tag: the plaintext, or `AuthFailed`.
 pub fn open(key: &[u8], nonce: &[u8], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    let key = AeadKey::new(&crate::error::fixed("key", key)?);
-    let nonce = crate::error::fixed("nonce", nonce)?;
-    let mut buf = sealed.to_vec();
-    let len = key.open_in_place(nonce, aad, &mut buf)?.len();
-    buf.truncate(len);
-    Ok(buf)
+    let mut out = vec![0u8; sealed.len().saturating_sub(TAG_LEN)];
+    open_to(key, nonce, sealed, aad, &mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]
