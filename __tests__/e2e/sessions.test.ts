@@ -62,6 +62,11 @@ async function udpRelay(target: string): Promise<{ address: string; dropping: bo
   return relay;
 }
 
+/** Polls `condition` every 20 ms until it holds (the test's own timeout bounds the wait). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
+}
+
 const seqMessages = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k}`);
 
 test('establish over QUIC: handshake, keys, TTL 24 h, messages both ways, audit trail', async () => {
@@ -143,10 +148,7 @@ test('rotation under load: 10 forced rotations and one TTL-driven one while both
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   // Keep sending until the key age reaches ttl − rotationWindow and that rotation completes too.
-  await new Promise<void>((resolve) => {
-    const check = () => (changes.some((c) => c.reason === 'rotation_due') && s.state === 'established' ? resolve() : setTimeout(check, 20));
-    check();
-  });
+  await until(() => changes.some((c) => c.reason === 'rotation_due') && s.state === 'established');
   stop = true;
   await Promise.all(pumps);
   await Promise.all([s.send(Buffer.from('end')), peer.send(Buffer.from('end'))]);
@@ -198,7 +200,7 @@ test('a peer that goes silent → degraded → messages queued → peer returns 
   expect(s.pending).toBeGreaterThanOrEqual(10);
   relay.dropping = false;
   expect(await collect(peer, 10)).toEqual(queued);
-  await new Promise<void>((resolve) => (s.state === 'established' ? resolve() : s.on('state', (c) => c.to === 'established' && resolve())));
+  await until(() => s.state === 'established');
   expect(states[0]).toBe('degraded');
   expect(states).toContain('established');
   relay.close();
@@ -283,7 +285,7 @@ test('receive() honours timeout and AbortSignal; async iteration ends at close',
     for await (const m of peer) got.push(String(m));
   })();
   for (const m of ['x', 'y', 'z']) await s.send(Buffer.from(m));
-  while (got.length < 3) await new Promise((r) => setTimeout(r, 10));
+  await until(() => got.length === 3);
   await s.close();
   await reading;
   expect(got).toEqual(['x', 'y', 'z']);
@@ -361,10 +363,7 @@ test('rotate() outside established rejects cleanly; a throwing listener becomes 
     throw new Error('listener bug');
   });
   relay.dropping = true;
-  await new Promise<void>((resolve) => {
-    const check = () => (s.state === 'degraded' ? resolve() : setTimeout(check, 20));
-    check();
-  });
+  await until(() => s.state === 'degraded');
   await expect(s.rotate()).rejects.toMatchObject({ code: 'ERR_L2_INVALID_STATE' });
   expect(warnings.some((w) => w.includes("'state' listener threw"))).toBe(true);
   await s.close(); // would surface an orphaned rotate() waiter as an unhandled rejection
