@@ -221,13 +221,19 @@ test('7. heartbeats missed heartbeatTolerance times → degraded, messages queue
   expect(alice.handshakes.at(-1)?.kind).toBe('resume');
 });
 
+/** An established pair whose link then drops everything until alice degrades (3 missed heartbeats). */
+function degradedBySilence(clock: FakeClock) {
+  const pair = establishPair(clock);
+  const t0 = pair.alice.audit.at(-1)!.time;
+  pair.link.configure({ loss: 1 });
+  clock.advanceTo(t0 + 92 * SECOND);
+  expect(pair.alice.machine.state).toBe('degraded');
+  return { ...pair, t0 };
+}
+
 test('7c. a silent peer that speaks again restores the session; old misses do not count towards the next degrade', () => {
   const clock = new FakeClock();
-  const { alice, link } = establishPair(clock);
-  const t0 = alice.audit.at(-1)!.time;
-  link.configure({ loss: 1 });
-  clock.advanceTo(t0 + 92 * SECOND);
-  expect(alice.machine.state).toBe('degraded');
+  const { alice, link, t0 } = degradedBySilence(clock);
   link.configure({ loss: 0 }); // no link notice: only the peer's next heartbeat shows it is back
   clock.advanceTo(t0 + 121 * SECOND);
   expect(alice.audit.at(-1)).toMatchObject({ from: 'degraded', to: 'established', reason: 'link_restored' });
@@ -240,11 +246,7 @@ test('7c. a silent peer that speaks again restores the session; old misses do no
 
 test('7d. recovery through the transport\'s link-up also forgets old heartbeat misses', () => {
   const clock = new FakeClock();
-  const { alice, link } = establishPair(clock);
-  const t0 = alice.audit.at(-1)!.time;
-  link.configure({ loss: 1 });
-  clock.advanceTo(t0 + 92 * SECOND);
-  expect(alice.machine.state).toBe('degraded');
+  const { alice, link, t0 } = degradedBySilence(clock);
   link.partition();
   link.heal(); // the transport reconnected
   expect(alice.machine.state).toBe('established');
