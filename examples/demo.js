@@ -3,7 +3,8 @@
 // throughput. Run it with `npm run demo` after `npm install`.
 'use strict';
 const dgram = require('node:dgram');
-const { Node, Identity } = require('..');
+// By name: Node resolves a package's own name through its `exports`, in a checkout and installed.
+const { Node, Identity } = require('l2-session');
 
 const ms = (t0) => `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`;
 
