@@ -133,6 +133,12 @@ export declare class TransportLink {
   close(): Promise<void>
   /** Immediate close, dropping anything in flight. */
   abort(): void
+  /**
+   * Ends an accepted link's handshake phase, releasing its set-up slot: `'done'`,
+   * `'bad_handshake'` (counted and held against the source IP) or `'session_limit'`
+   * (counted). Only the first call counts; dialled links have nothing to settle.
+   */
+  settleHandshake(outcome: string): void
 }
 
 /** A listening node: QUIC, μTCP and discovery sockets on one runtime. */
@@ -275,6 +281,20 @@ export interface ListenOptions {
   maxMessageLen?: number
   /** QUIC idle timeout in ms (default 30 000). */
   quicIdleTimeoutMs?: number
+  /** Inbound connections in set-up (transport and L2 handshake) per node (default 512). */
+  maxPendingHandshakes?: number
+  /** The same per source IP (default 256). */
+  maxPendingHandshakesPerSource?: number
+  /** Handshake attempts per second per source IP (default 100). */
+  handshakeRatePerSource?: number
+  /** Handshake attempts a quiet source IP may make in a burst (default 256). */
+  handshakeBurstPerSource?: number
+  /** QUIC connections in set-up above which unvalidated clients get a stateless Retry (default 128; 0 = always). */
+  retryThreshold?: number
+  /** Strikes (failed handshakes, junk, attempts while rate-limited) that quarantine a source IP (default 8). */
+  quarantineStrikes?: number
+  /** First quarantine of a source IP in ms, doubled on each repeat (default 10 000). */
+  quarantineMs?: number
 }
 
 export declare function mlkem768Decapsulate(ciphertext: Uint8Array, decapsulationKey: Uint8Array): Buffer
@@ -307,6 +327,16 @@ export interface NodeStats {
   quicConnections: number
   /** Dropped inputs by reason (every reason present, zeros included). */
   dropped: Record<string, number>
+  /** Stateless QUIC Retry packets sent (address validation under load). */
+  retriesSent: number
+  /** Quarantines of source IPs started. */
+  quarantines: number
+  /** Inbound connections in set-up now (transport or L2 handshake). */
+  pendingHandshakes: number
+  /** Source IPs quarantined now. */
+  quarantinedSources: number
+  /** Source IPs in the admission table. */
+  trackedSources: number
 }
 
 /**

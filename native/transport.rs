@@ -45,6 +45,20 @@ pub struct ListenOptions {
     pub max_message_len: Option<u32>,
     /// QUIC idle timeout in ms (default 30 000).
     pub quic_idle_timeout_ms: Option<f64>,
+    /// Inbound connections in set-up (transport and L2 handshake) per node (default 512).
+    pub max_pending_handshakes: Option<u32>,
+    /// The same per source IP (default 256).
+    pub max_pending_handshakes_per_source: Option<u32>,
+    /// Handshake attempts per second per source IP (default 100).
+    pub handshake_rate_per_source: Option<u32>,
+    /// Handshake attempts a quiet source IP may make in a burst (default 256).
+    pub handshake_burst_per_source: Option<u32>,
+    /// QUIC connections in set-up above which unvalidated clients get a stateless Retry (default 128; 0 = always).
+    pub retry_threshold: Option<u32>,
+    /// Strikes (failed handshakes, junk, attempts while rate-limited) that quarantine a source IP (default 8).
+    pub quarantine_strikes: Option<u32>,
+    /// First quarantine of a source IP in ms, doubled on each repeat (default 10 000).
+    pub quarantine_ms: Option<f64>,
 }
 
 /// How to reach a peer.
@@ -80,6 +94,16 @@ pub struct NodeStats {
     pub quic_connections: u32,
     /// Dropped inputs by reason (every reason present, zeros included).
     pub dropped: std::collections::HashMap<String, f64>,
+    /// Stateless QUIC Retry packets sent (address validation under load).
+    pub retries_sent: f64,
+    /// Quarantines of source IPs started.
+    pub quarantines: f64,
+    /// Inbound connections in set-up now (transport or L2 handshake).
+    pub pending_handshakes: u32,
+    /// Source IPs quarantined now.
+    pub quarantined_sources: u32,
+    /// Source IPs in the admission table.
+    pub tracked_sources: u32,
 }
 
 /// Link counters and path estimates.
@@ -174,6 +198,18 @@ impl TransportNode {
                 config.max_frame_len = len as usize;
             }
             config.quic_idle_timeout = millis("quicIdleTimeoutMs", o.quic_idle_timeout_ms, config.quic_idle_timeout)?;
+            let count = |what: &str, v: Option<u32>, min: u32, default: usize| match v {
+                None => Ok(default),
+                Some(n) if n >= min && n <= 1 << 20 => Ok(n as usize),
+                Some(n) => Err(bad_input(format!("{what} must be {min}..{}, got {n}", 1 << 20))),
+            };
+            config.max_pending_handshakes = count("maxPendingHandshakes", o.max_pending_handshakes, 1, config.max_pending_handshakes)?;
+            config.max_pending_per_source = count("maxPendingHandshakesPerSource", o.max_pending_handshakes_per_source, 1, config.max_pending_per_source)?;
+            config.handshake_rate_per_source = count("handshakeRatePerSource", o.handshake_rate_per_source, 1, config.handshake_rate_per_source as usize)? as u32;
+            config.handshake_burst_per_source = count("handshakeBurstPerSource", o.handshake_burst_per_source, 1, config.handshake_burst_per_source as usize)? as u32;
+            config.retry_threshold = count("retryThreshold", o.retry_threshold, 0, config.retry_threshold)?;
+            config.quarantine_strikes = count("quarantineStrikes", o.quarantine_strikes, 1, config.quarantine_strikes as usize)? as u32;
+            config.quarantine = millis("quarantineMs", o.quarantine_ms, config.quarantine)?;
         }
         env.spawn_future(async move {
             let node = tp::Node::bind(config).await.map_err(async_err)?;
@@ -220,14 +256,15 @@ impl TransportNode {
         };
         let node = self.inner.clone();
         let link = node.dial(target, opts).await.map_err(async_err)?;
-        Ok(TransportLink { inner: link })
+        Ok(TransportLink { inner: link, admission: std::sync::Mutex::new(None) })
     }
 
     /// The next inbound link; rejects with `ERR_L2_CLOSED` once the node is closed.
     #[napi(catch_unwind)]
     pub async fn accept(&self) -> Result<TransportLink> {
         let node = self.inner.clone();
-        Ok(TransportLink { inner: node.accept().await.map_err(async_err)? })
+        let (link, admission) = node.accept_admitted().await.map_err(async_err)?;
+        Ok(TransportLink { inner: link, admission: std::sync::Mutex::new(Some(admission)) })
     }
 
     /// Probes a discovery address; resolves with the verified, signed answer.
@@ -250,6 +287,11 @@ impl TransportNode {
             probes_answered: s.probes_answered as f64,
             quic_connections: s.quic_connections as u32,
             dropped: s.dropped.iter().map(|(r, n)| (r.as_str().to_string(), *n as f64)).collect(),
+            retries_sent: s.retries_sent as f64,
+            quarantines: s.quarantines as f64,
+            pending_handshakes: s.admission.pending_handshakes as u32,
+            quarantined_sources: s.admission.quarantined_sources as u32,
+            tracked_sources: s.admission.tracked_sources as u32,
         }
     }
 
@@ -270,6 +312,8 @@ fn to_status(e: napi::Error<Code>) -> napi::Error {
 #[napi]
 pub struct TransportLink {
     inner: tp::Link,
+    /// An accepted link's set-up slot, held until the session layer settles its handshake.
+    admission: std::sync::Mutex<Option<tp::Admission>>,
 }
 
 #[napi]
@@ -343,5 +387,22 @@ impl TransportLink {
     #[napi]
     pub fn abort(&self) {
         self.inner.abort();
+    }
+
+    /// Ends an accepted link's handshake phase, releasing its set-up slot: `'done'`,
+    /// `'bad_handshake'` (counted and held against the source IP) or `'session_limit'`
+    /// (counted). Only the first call counts; dialled links have nothing to settle.
+    #[napi]
+    pub fn settle_handshake(&self, outcome: String) -> std::result::Result<(), napi::Error<Code>> {
+        if !matches!(outcome.as_str(), "done" | "bad_handshake" | "session_limit") {
+            return Err(bad_input(format!("outcome must be 'done', 'bad_handshake' or 'session_limit', got {outcome:?}")));
+        }
+        let taken = self.admission.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match (taken, outcome.as_str()) {
+            (Some(a), "bad_handshake") => a.bad_handshake(),
+            (Some(a), "session_limit") => a.session_limit(),
+            _ => {}
+        }
+        Ok(())
     }
 }

@@ -45,6 +45,23 @@ pub struct NodeConfig {
     /// overflows when a few hundred handshakes (each ~3 KiB with ML-KEM) arrive at once; the
     /// kernel caps the request at `net.core.rmem_max`/`wmem_max`.
     pub quic_socket_buffer: usize,
+    /// Connections one source IP may have in set-up at once (transport and L2 handshake).
+    pub max_pending_per_source: usize,
+    /// Handshake attempts per second per source IP (token bucket refill rate).
+    pub handshake_rate_per_source: u32,
+    /// Token bucket size: attempts a quiet source may make in a burst.
+    pub handshake_burst_per_source: u32,
+    /// Inbound QUIC connections in set-up above which a client whose address is not yet
+    /// validated gets a stateless Retry instead of server state (0: always).
+    pub retry_threshold: usize,
+    /// Strikes (garbage handshakes, bad preambles, attempts while rate-limited) that quarantine
+    /// a source IP.
+    pub quarantine_strikes: u32,
+    /// First quarantine of a source; each repeat doubles it, up to 64 times this.
+    pub quarantine: Duration,
+    /// Source IPs remembered at once; beyond this only node-wide limits apply to new sources,
+    /// so the table cannot grow without bound.
+    pub max_tracked_sources: usize,
 }
 
 /// Multicast group used by [`crate::Node::discover_multicast`] and joined by the service.
@@ -76,6 +93,13 @@ impl NodeConfig {
             quic_idle_timeout: Duration::from_secs(30),
             quic_receive_window: 8 << 20,
             quic_socket_buffer: 4 << 20,
+            max_pending_per_source: 256,
+            handshake_rate_per_source: 100,
+            handshake_burst_per_source: 256,
+            retry_threshold: 128,
+            quarantine_strikes: 8,
+            quarantine: Duration::from_secs(10),
+            max_tracked_sources: 65_536,
         }
     }
 
@@ -96,6 +120,19 @@ impl NodeConfig {
                 "accept_backlog, max_pending_handshakes and discovery_rate_per_sec must be > 0"
                     .into(),
             ));
+        }
+        if self.max_pending_per_source == 0
+            || self.handshake_rate_per_source == 0
+            || self.handshake_burst_per_source == 0
+            || self.quarantine_strikes == 0
+            || self.max_tracked_sources == 0
+        {
+            return Err(Error::BadInput(
+                "per-source limits, quarantine_strikes and max_tracked_sources must be > 0".into(),
+            ));
+        }
+        if self.quarantine.is_zero() || self.quarantine > Duration::from_secs(86_400) {
+            return Err(Error::BadInput("quarantine must be 1 ms..=1 day".into()));
         }
         if self.quic_idle_timeout < Duration::from_millis(300) {
             return Err(Error::BadInput(
@@ -217,8 +254,14 @@ mod tests {
         let mut c = good.clone();
         c.did = "x".repeat(MAX_DID_LEN + 1);
         assert!(c.validate().is_err());
-        let mut c = good;
+        let mut c = good.clone();
         c.max_frame_len = 0;
+        assert!(c.validate().is_err());
+        let mut c = good.clone();
+        c.handshake_burst_per_source = 0;
+        assert!(c.validate().is_err());
+        let mut c = good;
+        c.quarantine = Duration::ZERO;
         assert!(c.validate().is_err());
     }
 

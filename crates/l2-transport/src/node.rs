@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::accept::Inbound;
+use crate::accept::{Admission, Inbound, Sources};
 use crate::config::{DialOptions, DialTarget, NodeConfig, TransportChoice};
 use crate::discovery::{self, DiscoveryAnswer, RateLimiter, Responder};
 use crate::error::{Error, Result};
@@ -40,7 +40,9 @@ struct Inner {
     quic: Option<Arc<QuicEndpoint>>,
     utcp_addr: Option<SocketAddr>,
     discovery_addr: Option<SocketAddr>,
-    accepted: Mutex<mpsc::Receiver<Link>>,
+    accepted: Mutex<mpsc::Receiver<(Link, Admission)>>,
+    /// Per-source state and the node-wide set-up slots, for the stats gauges.
+    admission: (Arc<Sources>, Arc<tokio::sync::Semaphore>),
 }
 
 impl Drop for Inner {
@@ -70,7 +72,11 @@ impl Node {
             tracker: tracker.clone(),
             handshake_timeout: config.handshake_timeout,
             pending: Arc::new(tokio::sync::Semaphore::new(config.max_pending_handshakes)),
+            max_pending: config.max_pending_handshakes,
+            retry_threshold: config.retry_threshold,
+            sources: Arc::new(Sources::new(&config, counters.clone())),
         };
+        let admission = (inbound.sources.clone(), inbound.pending.clone());
 
         let quic = config
             .quic_bind
@@ -122,6 +128,7 @@ impl Node {
             utcp_addr,
             discovery_addr,
             accepted: Mutex::new(rx),
+            admission,
         };
         Ok(Node {
             inner: Arc::new(inner),
@@ -231,8 +238,15 @@ impl Node {
         }
     }
 
-    /// Waits for the next inbound link (QUIC or μTCP) whose preamble arrived.
+    /// Waits for the next inbound link (QUIC or μTCP) whose preamble arrived; its set-up slot
+    /// is released at once (use [`Node::accept_admitted`] to hold it through a handshake).
     pub async fn accept(&self) -> Result<Link> {
+        Ok(self.accept_admitted().await?.0)
+    }
+
+    /// Like [`Node::accept`], with the link's set-up slot: it counts against the node's and
+    /// the source's pending handshakes until dropped, and reports a failed handshake.
+    pub async fn accept_admitted(&self) -> Result<(Link, Admission)> {
         let closed = || Error::Closed("node shut down".into());
         let mut rx = tokio::select! {
             _ = self.inner.cancel.cancelled() => return Err(closed()),
@@ -262,14 +276,18 @@ impl Node {
         discovery::probe_multicast(mc, timeout, &self.inner.counters).await
     }
 
-    /// Counters and open QUIC connections.
+    /// Counters, open QUIC connections and admission gauges.
     pub fn stats(&self) -> NodeStats {
         let open = self
             .inner
             .quic
             .as_ref()
             .map_or(0, |q| q.endpoint.open_connections());
-        self.inner.counters.snapshot(open)
+        let mut stats = self.inner.counters.snapshot(open);
+        let (sources, pending) = &self.inner.admission;
+        let in_setup = self.inner.config.max_pending_handshakes - pending.available_permits();
+        stats.admission = sources.gauges(in_setup);
+        stats
     }
 
     /// Tasks this node is still running (accept loops, discovery, link set-up and watchers).

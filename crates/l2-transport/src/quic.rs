@@ -2,15 +2,19 @@
 //! connections, so dialling from the listening socket keeps NAT hole punching possible.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use crate::accept::Inbound;
+use crate::accept::{Admission, Inbound};
 use crate::config::{NodeConfig, TransportKind};
 use crate::error::{Error, Result};
 use crate::frame::{FrameReader, PREAMBLE};
 use crate::link::{Link, LinkContext, LinkParts, Writer};
 use crate::stats::DropReason;
 use crate::tls;
+
+/// Early packets (0-RTT and coalesced data) buffered per connection not yet accepted.
+const INCOMING_BUFFER: u64 = 16 << 10;
 
 /// The node's QUIC endpoint and the client config used for its dials.
 pub(crate) struct QuicEndpoint {
@@ -22,8 +26,15 @@ pub(crate) struct QuicEndpoint {
 impl QuicEndpoint {
     /// Binds the UDP socket; must run inside a tokio runtime (quinn spawns its driver there).
     pub fn bind(addr: SocketAddr, config: &NodeConfig) -> Result<Self> {
-        let (server, client) =
+        let (mut server, client) =
             tls::quic_configs(config.quic_idle_timeout, config.quic_receive_window)?;
+        // quinn's defaults (65 536 queued incoming connections, 100 MiB of their early
+        // packets) are far above what the accept loop admits; a flood must not get that far.
+        let queued = config.max_pending_handshakes.saturating_mul(2).max(64);
+        server
+            .max_incoming(queued)
+            .incoming_buffer_size(INCOMING_BUFFER)
+            .incoming_buffer_size_total(INCOMING_BUFFER.saturating_mul(queued as u64));
         let socket = udp_socket(addr, config.quic_socket_buffer)
             .map_err(|e| Error::transport("QUIC bind", e))?;
         let runtime = Arc::new(quinn::TokioRuntime);
@@ -91,20 +102,32 @@ impl QuicEndpoint {
                     None => break,
                 },
             };
-            let Some(permit) = inbound.admit() else {
+            let source = incoming.remote_address().ip();
+            if inbound.quarantined(source) {
+                incoming.refuse();
+                continue;
+            }
+            // Under load, an unproven address costs one stateless packet and no state; a real
+            // client answers the Retry and comes back validated (spoofed floods cannot).
+            if inbound.wants_retry(incoming.remote_address_validated()) && incoming.may_retry() {
+                if incoming.retry().is_ok() {
+                    inbound.counters().retries_sent.fetch_add(1, Relaxed);
+                }
+                continue;
+            }
+            let Some(admission) = inbound.admit(source) else {
                 // Tells the peer at once instead of leaving it to time out.
                 incoming.refuse();
                 continue;
             };
             let (this, inbound2) = (self.clone(), inbound.clone());
             inbound.tracker.spawn(async move {
-                this.accept_one(incoming, inbound2).await;
-                drop(permit);
+                this.accept_one(incoming, inbound2, admission).await;
             });
         }
     }
 
-    async fn accept_one(&self, incoming: quinn::Incoming, inbound: Inbound) {
+    async fn accept_one(&self, incoming: quinn::Incoming, inbound: Inbound, admission: Admission) {
         let ctx = inbound.link_ctx();
         let setup = async {
             let conn = incoming.await.ok()?;
@@ -121,14 +144,14 @@ impl QuicEndpoint {
             // The peer went away or broke the handshake: nothing to count, nothing to keep.
             Ok(None) => {}
             Ok(Some((conn, _, false, _))) => {
-                inbound.counters().count_drop(DropReason::BadPreamble);
+                admission.strike(DropReason::BadPreamble);
                 conn.close(1u32.into(), b"bad preamble");
             }
             // `link` fails only if the TLS exporter is unavailable, which cannot happen once
             // the handshake is complete; dropping the connection closes it.
             Ok(Some((conn, send, true, reader))) => {
                 if let Ok(link) = self.link(conn, send, reader, ctx) {
-                    inbound.deliver(link);
+                    inbound.deliver(link, admission);
                 }
             }
         }

@@ -27,11 +27,21 @@ pub enum DropReason {
     AcceptBacklogFull,
     /// An inbound connection refused because `max_pending_handshakes` were in set-up.
     HandshakeLimit,
+    /// An inbound connection refused because its source IP had `max_pending_per_source` in set-up.
+    SourceHandshakeLimit,
+    /// An inbound connection refused because its source IP ran out of handshake tokens.
+    RateLimited,
+    /// An inbound connection refused because its source IP is quarantined.
+    Quarantined,
+    /// An inbound link whose L2 handshake failed or stalled (reported by the session layer).
+    BadHandshake,
+    /// An inbound session refused because the node holds its maximum of sessions.
+    SessionLimit,
 }
 
 impl DropReason {
     /// Every reason, in the order snapshots list them.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 14] = [
         DropReason::DiscoveryMalformed,
         DropReason::DiscoveryRateLimited,
         DropReason::DiscoveryBadSignature,
@@ -41,6 +51,11 @@ impl DropReason {
         DropReason::HandshakeTimeout,
         DropReason::AcceptBacklogFull,
         DropReason::HandshakeLimit,
+        DropReason::SourceHandshakeLimit,
+        DropReason::RateLimited,
+        DropReason::Quarantined,
+        DropReason::BadHandshake,
+        DropReason::SessionLimit,
     ];
 
     /// Snake-case name used as a key by the binding.
@@ -55,6 +70,11 @@ impl DropReason {
             DropReason::HandshakeTimeout => "handshake_timeout",
             DropReason::AcceptBacklogFull => "accept_backlog_full",
             DropReason::HandshakeLimit => "handshake_limit",
+            DropReason::SourceHandshakeLimit => "source_handshake_limit",
+            DropReason::RateLimited => "rate_limited",
+            DropReason::Quarantined => "quarantined",
+            DropReason::BadHandshake => "bad_handshake",
+            DropReason::SessionLimit => "session_limit",
         }
     }
 }
@@ -67,6 +87,8 @@ pub(crate) struct NodeCounters {
     pub links_dialed: AtomicU64,
     pub utcp_fallbacks: AtomicU64,
     pub probes_answered: AtomicU64,
+    pub retries_sent: AtomicU64,
+    pub quarantines: AtomicU64,
 }
 
 impl NodeCounters {
@@ -74,6 +96,7 @@ impl NodeCounters {
         self.dropped[reason as usize].fetch_add(1, Relaxed);
     }
 
+    /// Counters only; the node fills in the gauges it owns (`quic_connections`, `admission`).
     pub fn snapshot(&self, quic_connections: usize) -> NodeStats {
         NodeStats {
             dropped: DropReason::ALL
@@ -84,7 +107,10 @@ impl NodeCounters {
             links_dialed: self.links_dialed.load(Relaxed),
             utcp_fallbacks: self.utcp_fallbacks.load(Relaxed),
             probes_answered: self.probes_answered.load(Relaxed),
+            retries_sent: self.retries_sent.load(Relaxed),
+            quarantines: self.quarantines.load(Relaxed),
             quic_connections,
+            admission: AdmissionGauges::default(),
         }
     }
 }
@@ -102,8 +128,26 @@ pub struct NodeStats {
     pub utcp_fallbacks: u64,
     /// Discovery probes answered.
     pub probes_answered: u64,
+    /// Stateless QUIC Retry packets sent (address validation under load).
+    pub retries_sent: u64,
+    /// Quarantines started (a source quarantined twice counts twice).
+    pub quarantines: u64,
     /// QUIC connections currently open on the endpoint.
     pub quic_connections: usize,
+    /// Current occupancy of the admission limits.
+    pub admission: AdmissionGauges,
+}
+
+/// How full the admission limits are right now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AdmissionGauges {
+    /// Inbound connections in set-up: from the first packet until the session layer reports
+    /// the L2 handshake done (or the link goes away).
+    pub pending_handshakes: usize,
+    /// Source IPs currently quarantined.
+    pub quarantined_sources: usize,
+    /// Source IPs in the admission table.
+    pub tracked_sources: usize,
 }
 
 impl NodeStats {

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
-use crate::accept::Inbound;
+use crate::accept::{Admission, Inbound};
 use crate::config::TransportKind;
 use crate::error::{Error, Result};
 use crate::frame::{FrameReader, PREAMBLE};
@@ -65,14 +65,11 @@ pub(crate) async fn accept_loop(listener: TcpListener, inbound: Inbound) {
             a = listener.accept() => a,
         };
         match accepted {
-            Ok((stream, _)) => {
-                // Over the limit the stream is dropped here, closing the connection.
-                if let Some(permit) = inbound.admit() {
+            Ok((stream, peer)) => {
+                // Refused streams are dropped here, closing the connection.
+                if let Some(admission) = inbound.admit(peer.ip()) {
                     let inbound2 = inbound.clone();
-                    inbound.tracker.spawn(async move {
-                        accept_one(stream, inbound2).await;
-                        drop(permit);
-                    });
+                    inbound.tracker.spawn(accept_one(stream, inbound2, admission));
                 }
             }
             Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
@@ -80,7 +77,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, inbound: Inbound) {
     }
 }
 
-async fn accept_one(mut stream: TcpStream, inbound: Inbound) {
+async fn accept_one(mut stream: TcpStream, inbound: Inbound, admission: Admission) {
     let ctx = inbound.link_ctx();
     let mut got = [0u8; PREAMBLE.len()];
     let read = tokio::select! {
@@ -90,15 +87,15 @@ async fn accept_one(mut stream: TcpStream, inbound: Inbound) {
     match read {
         Err(_) => inbound.counters().count_drop(DropReason::HandshakeTimeout),
         // Fewer than four bytes then EOF: junk as well.
-        Ok(Err(_)) => inbound.counters().count_drop(DropReason::BadPreamble),
-        Ok(Ok(_)) if got != PREAMBLE => inbound.counters().count_drop(DropReason::BadPreamble),
+        Ok(Err(_)) => admission.strike(DropReason::BadPreamble),
+        Ok(Ok(_)) if got != PREAMBLE => admission.strike(DropReason::BadPreamble),
         Ok(Ok(_)) => {
             let linked = stream
                 .set_nodelay(true)
                 .map_err(Error::from)
                 .and_then(|()| link(stream, ctx, &inbound.tracker));
             if let Ok(link) = linked {
-                inbound.deliver(link);
+                inbound.deliver(link, admission);
             }
         }
     }
