@@ -14,7 +14,10 @@ export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats
 export { Node, MemoryResolver } from './api/node';
 export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
 export { Session, MAX_MESSAGE_LEN } from './api/session';
-export type { SessionEvents, StateChange, SessionWarning, ExportedSession } from './api/session';
+export type { SessionEvents, StateChange, SessionWarning, ExportedSession, SessionStats } from './api/session';
+export { createMetrics } from './metrics';
+export type { MetricsOptions, NodeMetrics } from './metrics';
+export type { Logger, LogFn, LogLevel } from './logger';
 export type { ReceiveOptions } from './api/inbox';
 export { FakeClock, systemClock, parseConfig } from './session';
 export type { Clock, SessionConfig, SessionConfigInput, SessionState, AuditRecord } from './session';

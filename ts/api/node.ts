@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { L2Error, toL2Error } from '../errors';
 import { FrameType, Handshake, TicketStore } from '../handshake';
 import { Identity, didToPublicKey } from '../identity';
+import { attachLogger, checkLogger } from '../logger';
+import type { Logger } from '../logger';
 import { systemClock } from '../session';
 import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
 import { parseConfig } from '../session';
@@ -69,6 +71,8 @@ export interface NodeOptions {
   clock?: Clock;
   /** QUIC idle timeout in ms: how fast a silent QUIC path is declared dead (default 30 000). */
   quicIdleTimeout?: number;
+  /** A pino-compatible logger (`trace` … `fatal`, optional `child`); silent without one. */
+  logger?: Logger;
 }
 
 /** Options of `node.establish`. */
@@ -91,9 +95,15 @@ export interface NodeEvents {
   session: [Session];
   /** An inbound connection failed its handshake (bad peer, timeout, quarantine); the node keeps serving. */
   warning: [L2Error];
+  /** Every state change of every session of this node (the audit record, and the session). */
+  transition: [AuditRecord, Session];
+  /** A peer was quarantined until `until` (clock ms) after an authentication failure. */
+  quarantine: [peerDid: string, until: number];
+  /** An inbound connection was dropped before it became a session (also reported as a `warning`). */
+  refused: [L2Error];
 }
 
-const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout'] as const;
+const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout', 'logger'] as const;
 const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout'] as const;
 
 /** Session ids are 8 random bytes, in hex. */
@@ -138,14 +148,18 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#host = {
       identity: o.identity,
       clock: this.#clock,
-      audit: (record) => {
+      audit: (record, session) => {
         try {
           this.#audit(record);
         } catch (err) {
           this.emit('warning', new L2Error('ERR_L2_INTERNAL', `audit sink failed: ${String(err)}`));
         }
+        this.#tell('transition', record, session);
       },
-      quarantine: (peerDid, until) => this.#quarantined.set(peerDid, until),
+      quarantine: (peerDid, until) => {
+        this.#quarantined.set(peerDid, until);
+        this.#tell('quarantine', peerDid, until);
+      },
       connect: (session, kind) => this.#connect(session, kind),
       // Best effort: a full ticket store costs a later resumption (it falls back to a full handshake), never a session.
       issueTicket: (handshake, ttl) => {
@@ -158,7 +172,17 @@ export class Node extends EventEmitter<NodeEvents> {
       },
       closed: (session) => this.#sessions.delete(session),
     };
+    if (o.logger) attachLogger(this, o.logger);
     this.#accepting = this.#acceptLoop();
+  }
+
+  // Observers (metrics, logger, callers) run inside a session's step: one that throws must not break it.
+  #tell<K extends 'transition' | 'quarantine' | 'refused'>(event: K, ...args: NodeEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: NodeEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.emit('warning', new L2Error('ERR_L2_INTERNAL', `a '${event}' listener threw: ${String(err)}`));
+    }
   }
 
   /** Binds QUIC, μTCP and discovery and starts accepting sessions. */
@@ -169,6 +193,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (typeof o.audit !== 'undefined' && typeof o.audit !== 'function' && typeof o.audit !== 'string') {
       throw new L2Error('ERR_L2_BAD_INPUT', 'audit must be a function or a file path');
     }
+    if (o.logger !== undefined) checkLogger(o.logger);
     const transport = await TransportNode.listen(o.identity, {
       host: o.host,
       quicPort: o.quicPort,
@@ -336,7 +361,9 @@ export class Node extends EventEmitter<NodeEvents> {
       }
       void this.#answer(link).catch((err) => {
         link.abort();
-        this.emit('warning', toL2Error(err));
+        const e = toL2Error(err);
+        this.#tell('refused', e);
+        this.emit('warning', e);
       });
     }
   }

@@ -55,7 +55,8 @@ export interface Connected {
 export interface SessionHost {
   readonly identity: Identity;
   readonly clock: Clock;
-  audit(record: AuditRecord): void;
+  /** Records a transition of `session` (audit sink, then the node's observers). */
+  audit(record: AuditRecord, session: Session): void;
   quarantine(peerDid: string, until: number): void;
   /** Dials the peer and runs a handshake (initiator side only): a resumption when asked and possible, else a full one. */
   connect(session: Session, kind: 'full' | 'resume'): Promise<Connected>;
@@ -93,6 +94,22 @@ function failureReason(err: unknown): 'authentication_failed' | 'protocol_error'
  */
 export const MAX_MESSAGE_LEN = 1024 * 1024 - 64;
 
+/** Traffic of a session over every link it has used, and its current path. */
+export interface SessionStats {
+  /** The transport of the current link, or null while the session has none. */
+  readonly transport: TransportKind | null;
+  /** Transport payload bytes (sealed frames). */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** Transport messages (μTCP frames or QUIC messages), each a batch of sealed frames. */
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+  /** Sealed frames that failed to open (forged, replayed or of an unknown epoch) and were dropped. */
+  readonly framesRejected: number;
+  /** QUIC's smoothed RTT estimate of the current link, ms (μTCP has none). */
+  readonly rttMs?: number;
+}
+
 /** The error a caller waiting on a session sees when it fails or closes instead. */
 function failureCode(record: AuditRecord): L2ErrorCode {
   if (record.from === 'rotating' && record.to === 'failed') return 'ERR_L2_ROTATION';
@@ -119,6 +136,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The ack not yet sealed: later acks (cumulative) update it instead of adding frames. */
   #ackSlot: { channel: Channel; seq: number; open: boolean } | null = null;
   #epochs = 0;
+  /** Counters of the links this session has left behind (stats() adds the current one). */
+  readonly #traffic = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, framesRejected: 0 };
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
   #reconnecting = false;
@@ -193,6 +212,31 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The link under the session (tests and metrics). */
   get link(): Channel['link'] | null {
     return this.#channel?.link ?? null;
+  }
+
+  /** Traffic counters over the session's whole life, and the current link's RTT. */
+  stats(): SessionStats {
+    const t = this.#traffic;
+    const link = this.#channel?.link.stats();
+    return {
+      transport: this.#channel?.link.transport ?? null,
+      bytesSent: t.bytesSent + (link?.bytesSent ?? 0),
+      bytesReceived: t.bytesReceived + (link?.bytesReceived ?? 0),
+      messagesSent: t.messagesSent + (link?.messagesSent ?? 0),
+      messagesReceived: t.messagesReceived + (link?.messagesReceived ?? 0),
+      framesRejected: t.framesRejected,
+      rttMs: link?.rttMs ?? undefined,
+    };
+  }
+
+  // Folds the counters of a link the session stops using into its totals.
+  #retire(channel: Channel | null): void {
+    if (!channel) return;
+    const s = channel.link.stats();
+    this.#traffic.bytesSent += s.bytesSent;
+    this.#traffic.bytesReceived += s.bytesReceived;
+    this.#traffic.messagesSent += s.messagesSent;
+    this.#traffic.messagesReceived += s.messagesReceived;
   }
 
   /**
@@ -309,10 +353,14 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#channel = connected.channel;
     this.#lastHandshake = connected.handshake;
     this.#rotation = null;
+    this.#retire(old);
     old?.abort();
     const channel = connected.channel;
     const onFrames = (frames: InboundFrame[]) => channel === this.#channel && this.#onFrames(frames);
-    const onRejected = (count: number) => this.#emitSafe('warning', { code: 'ERR_L2_AUTH_FAILED', message: `session ${this.id}: ${count} frames failed to open (forged, replayed or stale) and were dropped` });
+    const onRejected = (count: number) => {
+      this.#traffic.framesRejected += count;
+      this.#emitSafe('warning', { code: 'ERR_L2_AUTH_FAILED', message: `session ${this.id}: ${count} frames failed to open (forged, replayed or stale) and were dropped` });
+    };
     void channel.readLoop(connected.frames, connected.leftover, onFrames, onRejected, () => this.#inboxRoom()).then(() => this.#onLinkEnded(channel));
   }
 
@@ -448,6 +496,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #onLinkEnded(channel: Channel): void {
     if (channel !== this.#channel || this.state === 'closed') return;
+    this.#retire(channel);
     this.#channel = null;
     this.#driver.input((m, now) => m.handleLinkDown(now));
     if (this.initiator) void this.#reconnect();
@@ -533,7 +582,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #onTransition(record: AuditRecord): void {
     if (record.from === 'rotating') this.#rotation = null;
     if (record.to === 'established') this.#wasEstablished = true;
-    this.#host.audit(record);
+    this.#host.audit(record, this);
     this.#wakeSenders();
     this.#emitSafe('state', { from: record.from, to: record.to, reason: record.reason });
     for (const w of [...this.#stateWaiters]) {
@@ -555,6 +604,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #onClosed(): void {
     const channel = this.#channel;
+    this.#retire(channel);
     this.#channel = null;
     this.#released = channel?.close() ?? Promise.resolve();
     this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
