@@ -13,14 +13,17 @@ import type { RpcClient } from '../../tools/chaos/rpc';
  * Shortened timers. A silent path is noticed by heartbeats after about heartbeatTolerance ×
  * heartbeatInterval + heartbeatTimeout (3.6 s): longer than QUIC noticing the UDP block (its idle
  * timeout) plus the QUIC dial timeout and the μTCP handshake (about 1.7 s), so the fallback stays
- * invisible, and short enough that the partition degrades quickly. Never suspended here.
+ * invisible, and short enough that a partition degrades quickly. Degraded for 5 s means suspended.
  */
 export const SCENARIO_CONFIG = {
   heartbeatInterval: 1000,
   heartbeatTimeout: 600,
   heartbeatTolerance: 3,
   linkLossTimeout: 5000,
-  degradedTimeout: 120_000,
+  degradedTimeout: 5000,
+  suspendedRetry: 1000,
+  backoff: { initial: 500, max: 2000 },
+  maxRetries: 100,
   handshakeTimeout: 5000,
 };
 /** QUIC declares a silent path dead after this long (ms): how fast the UDP block is noticed. */
@@ -166,29 +169,41 @@ async function scenario(h: Harness, log: (line: string) => void, peers: RpcClien
 
   phase('chaos: loss, delay with jitter, reordering, duplication; rotations from both sides');
   await path.impair.chaos();
-  await progress(a, b, 100);
+  await progress(a, b, 50);
   let rotations = 0;
   for (const side of [a, b, a]) {
     await rotate(side);
     rotations++;
-    await progress(a, b, 50);
+    await progress(a, b, 25);
   }
 
   phase('UDP blocked: QUIC dies, the session must carry on over μTCP');
   await path.impair.blockUdp();
   await waitFor(a, b, (x, y) => x.transport === 'tcp' && y.transport === 'tcp');
-  await progress(a, b, 100);
+  await progress(a, b, 50);
 
-  phase('partition: nothing passes until both sides are degraded');
+  phase('short partition: both sides degraded, then recovery before the degraded timeout');
   await path.impair.partition();
   await waitFor(a, b, (x, y) => x.state === 'degraded' && y.state === 'degraded');
   // Held past the threshold: messages keep being accepted into the queue meanwhile.
   await sleep(SCENARIO_CONFIG.heartbeatInterval);
-
-  phase('recovery: back to established, queued messages flushed');
   await path.impair.recover();
   await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established');
-  await progress(a, b, 100);
+  await progress(a, b, 50);
+
+  phase('long partition: degraded too long, suspended, retries fail while nothing passes');
+  await path.impair.partition();
+  const suspendedBefore = (r: PeerReport) => r.transitions.filter((t) => t.to === 'suspended').length;
+  const [sa, sb] = await waitFor(a, b, () => true).then(([x, y]) => [suspendedBefore(x), suspendedBefore(y)]);
+  await waitFor(a, b, (x, y) => suspendedBefore(x) > sa && suspendedBefore(y) > sb);
+  // A retried and the retry timed out (its dial held by the partition) before the path heals.
+  const failedBefore = (r: PeerReport) => r.transitions.filter((t) => t.from === 'handshake_initiated' && t.to === 'failed').length;
+  const fa = failedBefore((await waitFor(a, b, () => true))[0]);
+  await waitFor(a, b, (x) => failedBefore(x) > fa);
+  await path.impair.recover();
+  phase('recovery: a retry re-establishes, queued messages flushed');
+  await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established');
+  await progress(a, b, 50);
 
   phase('stop sending and drain');
   const [sentA, sentB] = await Promise.all([a.call<{ sent: number }>('stop'), b.call<{ sent: number }>('stop')]);
@@ -241,13 +256,20 @@ export function checkScenario(r: ScenarioResult, opts: { relayImpairs: boolean }
   }
   for (const side of [r.a, r.b]) {
     expect(illegalMoves(side.transitions)).toEqual([]);
+    // established → degraded → established (short partition), then → degraded → suspended → … → established.
     const tail = afterDegraded(side.transitions);
     expect(tail[0]).toBe('degraded');
-    expect(tail).toContain('established');
+    const suspended = tail.indexOf('suspended');
+    expect(tail.slice(0, suspended)).toContain('established');
+    expect(suspended).toBeGreaterThan(0);
+    expect(tail.slice(suspended)).toContain('established');
     expect(side.state).toBe('established');
     expect(side.transitions.filter((t) => t.to === 'rotating').length).toBeGreaterThanOrEqual(r.rotations);
-    expect(side.transport).toBe('tcp');
   }
+  // From suspended the dialling side retries with new handshakes; one timed out in the partition.
+  const afterSuspended = r.a.transitions.slice(r.a.transitions.findIndex((t) => t.to === 'suspended'));
+  expect(afterSuspended[1]).toMatchObject({ from: 'suspended', to: 'handshake_initiated' });
+  expect(afterSuspended).toContainEqual(expect.objectContaining({ from: 'handshake_initiated', to: 'failed', reason: 'timeout' }));
   expect(r.a.transitions.slice(0, 2).map((t) => t.to)).toEqual(['handshake_initiated', 'established']);
   expect(r.b.transitions.slice(0, 2).map((t) => t.to)).toEqual(['handshake_received', 'established']);
   // The UDP block is invisible to the caller: the first move over μTCP is the partition's degrade.
