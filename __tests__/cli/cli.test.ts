@@ -200,6 +200,15 @@ describe('listen, connect, status and metrics', () => {
     expect(await client.exited).toBe(0);
   });
 
+  test('Ctrl-C on connect closes the session properly (the listener sees the close) and exits 130', async () => {
+    const client = start(['connect', listening.did, '--address', `quic=${listening.addresses.quic}`, '--json']);
+    const established = await waitFor('the session', () => client.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.event === 'established'));
+    client.child.kill('SIGINT');
+    expect(await client.exited).toBe(130);
+    const events = () => listener.stdout().trim().split('\n').map((l) => JSON.parse(l));
+    await waitFor('the listener to see the close', () => events().find((e) => e.event === 'close' && e.sessionId === established.sessionId));
+  });
+
   test('discover lists the listener: its DID (verified), transports and our observed address', async () => {
     const r = await run(['discover', listening.addresses.discovery, '--json']);
     expect(r.code).toBe(0);
@@ -239,6 +248,21 @@ describe('errors: one line, non-zero exit', () => {
     expectOneLineFailure(await run(['listen', '--identity', 'junk.json']), 1, /not an l2s identity file/);
   });
 
+  test('a control socket left by a killed listener is reclaimed by the next one', async () => {
+    expect((await run(['keygen', '--out', 'crash.json'])).code).toBe(0);
+    const first = start(['listen', '--identity', 'crash.json', '--log-level', 'silent']);
+    await waitFor('the first listener', () => first.stdout().includes('control'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(fs.statSync(path.join(dir, 'crash.json.sock')).isSocket()).toBe(true);
+    const second = start(['listen', '--identity', 'crash.json', '--json', '--log-level', 'silent']);
+    await waitFor('the second listener', () => second.stdout().includes('"listening"'));
+    expect((await run(['status', '--identity', 'crash.json', '--json'])).code).toBe(0);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(second.stderr()).toBe('');
+  });
+
   test('status with no listener running', async () => {
     expectOneLineFailure(await run(['status', '--control', path.join(dir, 'none.sock')]), 3, /no l2s listen is running there/);
     expectOneLineFailure(await run(['status']), 2, /needs --identity FILE or --control PATH/);
@@ -252,6 +276,7 @@ describe('errors: one line, non-zero exit', () => {
     expectOneLineFailure(await run(['connect', did, '--address', 'udp=1.2.3.4:5']), 2, /bad --address 'udp=1.2.3.4:5'/);
     expectOneLineFailure(await run(['connect', did]), 2, /--address needs/);
     expectOneLineFailure(await run(['discover']), 2, /needs at least one discovery address/);
+    expectOneLineFailure(await run(['listen', '--identity', 'server.json', '--log-level', 'chatty']), 2, /--log-level must be one of/);
   });
 
   test('discover with nobody answering exits 3 after listing the silence', async () => {

@@ -80,9 +80,9 @@ export interface Parsed {
 
 /** Options every command takes. */
 export const JSON_OPTION: Record<string, OptionSpec> = { json: { type: 'boolean', help: 'print data as JSON' } };
-export const LOG_OPTION: Record<string, OptionSpec> = {
-  'log-level': { type: 'string', arg: 'LEVEL', help: `log to stderr as JSON lines at ${LOG_LEVELS.join('|')}|silent` },
-};
+export function logOption(byDefault: LogLevel): Record<string, OptionSpec> {
+  return { 'log-level': { type: 'string', arg: 'LEVEL', help: `log to stderr as JSON lines from ${LOG_LEVELS.join('|')}|silent (default ${byDefault})` } };
+}
 
 /** Parses `argv` for `command`; `--help` prints its help instead and returns null. */
 export function parse(command: Command, argv: string[]): Parsed | null {

@@ -1,4 +1,5 @@
 /** `l2s connect`: a session to a peer, with stdin piped into it and its messages piped to stdout. */
+import { constants } from 'node:os';
 import { Node } from '../api/node';
 import { MAX_MESSAGE_LEN } from '../api/session';
 import type { Session } from '../api/session';
@@ -8,7 +9,7 @@ import {
   Command,
   EXIT,
   JSON_OPTION,
-  LOG_OPTION,
+  logOption,
   bindHostFor,
   failure,
   int,
@@ -37,7 +38,7 @@ export const connect: Command = {
     timeout: { type: 'string', arg: 'MS', help: 'handshake timeout (default 5000)' },
     linger: { type: 'string', arg: 'MS', help: 'how long to wait for replies after stdin ends (default 500)' },
     ...JSON_OPTION,
-    ...LOG_OPTION,
+    ...logOption('error'),
   },
   async run(p) {
     const [did] = positionals(p, 'connect', 1, 1, 'the DID of the peer');
@@ -76,7 +77,8 @@ export const connect: Command = {
   },
 };
 
-// Resolves with the exit code: 0 when stdin ended (or the peer closed the session), 3 when the session died.
+// Resolves with the exit code: 0 when stdin ended (or the peer closed the session), 128 + signal number
+// after SIGINT/SIGTERM (the session is closed properly first), 3 when the session died.
 async function pipe(session: Session, json: boolean, linger: number): Promise<number> {
   let ended: string | null = null;
   const closed = new Promise<void>((resolve) => {
@@ -98,13 +100,17 @@ async function pipe(session: Session, json: boolean, linger: number): Promise<nu
   })();
   // Once the session closed, a send still waiting fails too: that is not a second error.
   sent.catch(() => undefined);
-  const outcome = await Promise.race([sent.then(() => 'sent' as const), closed.then(() => 'closed' as const)]).catch((err) => {
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const outcome = await Promise.race([sent.then(() => 'sent' as const), closed.then(() => 'closed' as const), signalled]).catch((err) => {
     throw failure('session failed', err);
   });
   process.stdin.destroy();
-  if (outcome === 'sent') {
+  if (outcome !== 'closed') {
     await session.close();
-    return EXIT.ok;
+    return outcome === 'sent' ? EXIT.ok : 128 + constants.signals[outcome];
   }
   if (json) printJson({ event: 'close', reason: ended });
   if (ended === 'closed' || ended === 'peer_closed') return EXIT.ok;

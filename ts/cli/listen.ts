@@ -5,7 +5,7 @@ import { Node } from '../api/node';
 import type { Session } from '../api/session';
 import { createMetrics } from '../metrics';
 import { clearStaleSocket, closeServer, serveControl, serveMetrics } from './control';
-import { Command, JSON_OPTION, LOG_OPTION, int, jsonLogger, positionals, printJson, readIdentityFile, required, str } from './common';
+import { Command, JSON_OPTION, logOption, int, jsonLogger, positionals, printJson, readIdentityFile, required, str } from './common';
 
 export const listen: Command = {
   name: 'listen',
@@ -28,7 +28,7 @@ export const listen: Command = {
     control: { type: 'string', arg: 'PATH', help: 'control socket path (default FILE.sock)' },
     echo: { type: 'boolean', help: 'send every message back to its sender' },
     ...JSON_OPTION,
-    ...LOG_OPTION,
+    ...logOption('info'),
   },
   async run(p) {
     positionals(p, 'listen', 0, 0, 'no arguments');
