@@ -1,5 +1,6 @@
 //! Length-prefixed framing shared by the QUIC stream and μTCP: `u32` big-endian length, then
 //! that many opaque bytes (an already-sealed L2 frame). See SPEC.md, "Transports".
+//! Public so the fuzz targets (crates/l2-core/fuzz) drive the very code the links run.
 
 use std::io::{self, IoSlice};
 
@@ -8,17 +9,17 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// First bytes a dialer writes on a new link: names the framing and its version, so junk on a
 /// listening port is rejected before any length prefix is trusted.
-pub(crate) const PREAMBLE: [u8; 4] = *b"L2S\x01";
+pub const PREAMBLE: [u8; 4] = *b"L2S\x01";
 /// Size of the length prefix.
-pub(crate) const PREFIX_LEN: usize = 4;
+pub const PREFIX_LEN: usize = 4;
 /// Minimum read size: large enough that one read syscall brings many small frames.
-const READ_CHUNK: usize = 64 * 1024;
+pub const READ_CHUNK: usize = 64 * 1024;
 /// `writev` accepts at most `IOV_MAX` (1024 on Linux) slices per call.
 const MAX_IOV: usize = 1024;
 
 /// Why framed input was rejected.
 #[derive(Debug)]
-pub(crate) enum FrameError {
+pub enum FrameError {
     /// A prefix announced more than the configured maximum.
     Oversized(usize),
     /// The stream ended inside a frame.
@@ -29,7 +30,7 @@ pub(crate) enum FrameError {
 
 /// Incremental parser over any byte stream: survives every split of the input, never reads a
 /// frame longer than `max_frame`, and hands out frames as zero-copy slices of its buffer.
-pub(crate) struct FrameReader<R> {
+pub struct FrameReader<R> {
     io: R,
     buf: BytesMut,
     max_frame: usize,
@@ -106,7 +107,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 }
 
 /// Interleaves a length prefix before each frame; all prefixes share one allocation.
-pub(crate) fn with_prefixes(frames: Vec<Bytes>) -> Vec<Bytes> {
+pub fn with_prefixes(frames: Vec<Bytes>) -> Vec<Bytes> {
     let mut prefixes = BytesMut::with_capacity(frames.len() * PREFIX_LEN);
     for f in &frames {
         prefixes.put_u32(f.len() as u32);
@@ -121,7 +122,7 @@ pub(crate) fn with_prefixes(frames: Vec<Bytes>) -> Vec<Bytes> {
 }
 
 /// Writes all chunks with gathered writes: a batch of small frames leaves in one syscall.
-pub(crate) async fn write_all_gathered<W: AsyncWrite + Unpin>(
+pub async fn write_all_gathered<W: AsyncWrite + Unpin>(
     w: &mut W,
     chunks: &mut [Bytes],
 ) -> io::Result<()> {

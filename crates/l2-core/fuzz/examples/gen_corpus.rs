@@ -9,7 +9,12 @@
 
 use l2_core::frame::{FrameCipher, FrameLimits, FrameType, Header};
 use l2_core::primitives::mlkem;
-use l2_core_fuzz::{genuine, join, messages, traffic_keys, INITIATOR, RESPONDER};
+use l2_core_fuzz::{
+    discovery_keys, genuine, join, messages, resumptions, sealed_tickets, traffic_keys, OTHER_TICKET_KEY, INITIATOR, RESPONDER,
+    RESUME_NONCE_I, RESUME_NONCE_R, TICKET_KEY,
+};
+use l2_transport::discovery::wire::{Answer, Probe, MAX_DATAGRAM, PROBE_LEN};
+use l2_transport::frame::PREAMBLE;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -268,7 +273,162 @@ fn mlkem_decaps_differential() {
     dk_seed("dk-ek-not-reduced-rehashed", bad.iter().zip(dk.iter()).map(|(a, b)| a ^ b).collect(), &mut out);
 }
 
+fn resume_responder() {
+    let mut out = Out::new("resume_responder");
+    let base = &resumptions()[0];
+    for x in resumptions().iter().filter(|x| x.nonce_r == RESUME_NONCE_R) {
+        let nonce = if x.nonce_i == RESUME_NONCE_I { "" } else { "-other-nonce" };
+        // The last session's ticket expired in the store: its honest hello must be refused.
+        out.put(&format!("honest-{}{nonce}", x.session), &join(&x.r1, &x.r3));
+    }
+    out.put("r1-only", &join(&base.r1, &[]));
+    out.put("r1-binder-flipped", &join(&with(&base.r1, |v| *v.last_mut().unwrap() ^= 1), &base.r3));
+    out.put("r1-unknown-ticket", &join(&with(&base.r1, |v| v[4] ^= 1), &base.r3));
+    out.put("r1-version-2", &join(&with(&base.r1, |v| v[1] = 2), &base.r3));
+    out.put("r1-truncated", &join(&base.r1[..base.r1.len() - 1], &[]));
+    out.put("r3-mac-flipped", &join(&base.r1, &with(&base.r3, |v| *v.last_mut().unwrap() ^= 1)));
+    let other = resumptions().iter().find(|x| x.session == 0 && x.nonce_i != RESUME_NONCE_I).unwrap();
+    out.put("r3-of-other-resumption", &join(&base.r1, &other.r3));
+}
+
+fn resume_initiator() {
+    let mut out = Out::new("resume_initiator");
+    for x in resumptions().iter().filter(|x| x.nonce_i == RESUME_NONCE_I) {
+        let nonce = if x.nonce_r == RESUME_NONCE_R { "" } else { "-other-nonce" };
+        out.put(&format!("honest-{}{nonce}", x.session), &[&[x.session as u8][..], &x.r2].concat());
+    }
+    let base = &resumptions()[0];
+    let r2 = |f: &dyn Fn(&mut Vec<u8>)| [&[0][..], &with(&base.r2, |v| f(v))].concat();
+    out.put("r2-mac-flipped", &r2(&|v| *v.last_mut().unwrap() ^= 1));
+    out.put("r2-nonce-flipped", &r2(&|v| v[4] ^= 1));
+    out.put("r2-type-6", &r2(&|v| v[0] = 6));
+    out.put("r2-suite-2", &r2(&|v| v[2] = 2));
+    out.put("r2-truncated", &r2(&|v| v.truncate(40)));
+    out.put("r2-of-other-session", &[&[0][..], &resumptions()[1].r2].concat());
+}
+
+fn ticket_open() {
+    let mut out = Out::new("ticket_open");
+    for (k, t) in sealed_tickets().iter().enumerate() {
+        let choice = if t.key == TICKET_KEY { 0 } else { assert_eq!(t.key, OTHER_TICKET_KEY); 1 };
+        out.put(&format!("genuine-{k}"), &[&[choice][..], &t.bytes].concat());
+    }
+    let t = &genuine()[0].initiator_ticket;
+    out.put("wrong-key", &[&[1][..], t].concat());
+    // Choice 95: a 31-byte key (95 % 3 == 2, 95 / 3 == 31).
+    out.put("short-key", &[&[95][..], t].concat());
+    out.put("version-2", &[&[0][..], &with(t, |v| v[0] = 2)].concat());
+    out.put("truncated", &[&[0][..], &t[..t.len() - 1]].concat());
+    out.put("tag-flipped", &[&[0][..], &with(t, |v| *v.last_mut().unwrap() ^= 1)].concat());
+    out.put("peer-flipped", &[&[0][..], &with(t, |v| v[13 + 40] ^= 1)].concat());
+}
+
+/// Builds `utcp_framing` inputs (see the target for the layout).
+struct Framing {
+    flags: u8,
+    max_frame: u16,
+    batch: u8,
+    read_sizes: Vec<u8>,
+}
+
+impl Framing {
+    fn raw(&self, stream: &[u8]) -> Vec<u8> {
+        assert_eq!(self.flags & 1, 0);
+        [&self.head()[..], stream].concat()
+    }
+    fn frames(&self, write_sizes: &[u8], frames: &[&[u8]]) -> Vec<u8> {
+        assert_eq!(self.flags & 1, 1);
+        let mut v = self.head();
+        v.push(write_sizes.len() as u8);
+        v.extend_from_slice(write_sizes);
+        for f in frames {
+            if f.len() < 255 {
+                v.push(f.len() as u8);
+            } else {
+                v.push(255);
+                v.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            }
+            v.extend_from_slice(f);
+        }
+        v
+    }
+    fn head(&self) -> Vec<u8> {
+        let mut v = vec![self.flags];
+        v.extend_from_slice(&(self.max_frame - 1).to_be_bytes());
+        v.push(self.batch - 1);
+        v.push(self.read_sizes.len() as u8);
+        v.extend_from_slice(&self.read_sizes);
+        v
+    }
+}
+
+fn prefixed(frames: &[&[u8]]) -> Vec<u8> {
+    frames.iter().flat_map(|f| [&(f.len() as u32).to_be_bytes()[..], f].concat()).collect()
+}
+
+fn utcp_framing() {
+    let mut out = Out::new("utcp_framing");
+    let plain = |flags| Framing { flags, max_frame: 1500, batch: 4, read_sizes: vec![] };
+    let frames: [&[u8]; 5] = [b"hello", b"", &[0xab; 300], b"world", &[7; 1500]];
+    let stream = prefixed(&frames);
+    out.put("raw-frames", &plain(0).raw(&stream));
+    out.put("raw-byte-by-byte", &Framing { read_sizes: vec![1; 255], ..plain(0) }.raw(&stream));
+    out.put("raw-not-ready", &Framing { read_sizes: vec![0, 3, 0, 0, 7, 1, 0, 200], batch: 1, ..plain(0) }.raw(&stream));
+    out.put("raw-preamble", &plain(2).raw(&[&PREAMBLE[..], &stream].concat()));
+    out.put("raw-preamble-split", &Framing { read_sizes: vec![2, 1, 5], ..plain(2) }.raw(&[&PREAMBLE[..], &stream].concat()));
+    out.put("raw-bad-preamble", &plain(2).raw(&[&b"L2S\x02"[..], &stream].concat()));
+    out.put("raw-truncated", &plain(0).raw(&stream[..stream.len() - 1]));
+    out.put("raw-io-error", &plain(4).raw(&stream));
+    out.put("raw-oversized", &plain(0).raw(&[&stream[..], &prefixed(&[&[1; 1501]])].concat()));
+    out.put("raw-huge-prefix", &Framing { flags: 8, ..plain(0) }.raw(&[&prefixed(&[b"ok"])[..], &[0xff; 8]].concat()));
+    // Announces a whole default-size frame (1 MiB) and sends a few bytes of it.
+    out.put("raw-full-size-prefix", &Framing { flags: 8, ..plain(0) }.raw(&[&(1u32 << 20).to_be_bytes()[..], b"partial"].concat()));
+    out.put("encode-frames", &plain(1).frames(&[3, 0, 1, 40, 2], &frames));
+    // More zero-length frames than one writev takes (1024 slices).
+    out.put("encode-many-empty", &Framing { batch: 255, ..plain(1) }.frames(&[], &[&[][..]; 1100]));
+}
+
+fn discovery_packets() {
+    let mut out = Out::new("discovery_packets");
+    let probe = Probe { nonce: [0x42; 16] }.encode();
+    out.put("probe", &[&[0][..], &probe].concat());
+    out.put("probe-short", &[&[0][..], &probe[..PROBE_LEN - 1]].concat());
+    out.put("probe-longest", &[&[0][..], &with(&probe, |v| v.resize(MAX_DATAGRAM, 0))].concat());
+    out.put("probe-too-long", &[&[0][..], &with(&probe, |v| v.resize(MAX_DATAGRAM + 1, 0))].concat());
+    let keys = discovery_keys();
+    let answer = |k: usize, observed: &str, did: String| {
+        Answer {
+            nonce: [0x42; 16],
+            quic_port: Some(4433),
+            utcp_port: (k == 0).then_some(4434),
+            observed: observed.parse().unwrap(),
+            public_key: keys[k].verifying_key().to_bytes(),
+            did,
+        }
+        .encode_signed(&keys[k])
+    };
+    let v4 = answer(0, "127.0.0.1:50000", l2_core::did::encode(&keys[0].verifying_key().to_bytes()));
+    let v6 = answer(1, "[::1]:9", "d".repeat(255));
+    out.put("answer-v4", &[&[0][..], &v4].concat());
+    out.put("answer-v6-longest-did", &[&[0][..], &v6].concat());
+    out.put("answer-tampered", &[&[0][..], &with(&v4, |v| v[21] ^= 1)].concat());
+    out.put("answer-wrong-kind", &[&[0][..], &with(&v4, |v| v[4] = 1)].concat());
+    // Mode 1 signs with key 0, mode 3 with key 1: the rest is the answer without its signature.
+    let body = |a: &[u8]| a[..a.len() - 64].to_vec();
+    out.put("body-v4", &[&[1][..], &body(&v4)].concat());
+    out.put("body-v6", &[&[3][..], &body(&v6)].concat());
+    out.put("body-family-5", &[&[1][..], &with(&body(&v4), |v| v[25] = 5)].concat());
+    out.put("body-did-not-utf8", &[&[1][..], &with(&body(&v4), |v| *v.last_mut().unwrap() = 0xff)].concat());
+    out.put("body-trailing-byte", &[&[1][..], &with(&body(&v4), |v| v.push(0))].concat());
+    out.put("body-other-key", &[&[3][..], &body(&v4)].concat());
+}
+
 fn main() {
+    resume_responder();
+    resume_initiator();
+    ticket_open();
+    utcp_framing();
+    discovery_packets();
     handshake_responder();
     handshake_initiator();
     frame_open();

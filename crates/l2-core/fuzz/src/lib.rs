@@ -3,7 +3,7 @@
 //! cursor for turning fuzz input into structured choices.
 
 use l2_core::frame::{FrameType, TrafficKeys};
-use l2_core::handshake::{Handshake, InitiatorRandomness, ResponderRandomness};
+use l2_core::handshake::{Handshake, InitiatorRandomness, ResponderRandomness, Ticket, TicketStore};
 use l2_core::primitives::ed25519::Identity;
 use std::sync::OnceLock;
 use zeroize::Zeroizing;
@@ -67,7 +67,8 @@ pub fn responder() -> Handshake {
     RESPONDER.responder()
 }
 
-/// The messages of one honest handshake between two parties.
+/// The messages of one honest handshake between two parties, and the tickets it left, sealed
+/// under `TICKET_KEY` as `session.export(key)` stores them.
 pub struct Messages {
     pub initiator: Party,
     pub responder: Party,
@@ -75,6 +76,10 @@ pub struct Messages {
     pub m2: Vec<u8>,
     pub m3: Vec<u8>,
     pub transcript_hash: [u8; 32],
+    /// The initiator's ticket (its peer is the responder).
+    pub initiator_ticket: Vec<u8>,
+    /// The responder's ticket (its peer is the initiator); same secret, other peer.
+    pub responder_ticket: Vec<u8>,
 }
 
 fn run(initiator: Party, responder: Party) -> Messages {
@@ -86,7 +91,9 @@ fn run(initiator: Party, responder: Party) -> Messages {
     assert!(i.is_complete() && r.is_complete());
     let transcript_hash = i.outcome().unwrap().transcript_hash;
     assert_eq!(transcript_hash, r.outcome().unwrap().transcript_hash);
-    Messages { initiator, responder, m1, m2, m3, transcript_hash }
+    let initiator_ticket = i.ticket().unwrap().seal(&TICKET_KEY, [1; 12]).unwrap();
+    let responder_ticket = r.ticket().unwrap().seal(&TICKET_KEY, [2; 12]).unwrap();
+    Messages { initiator, responder, m1, m2, m3, transcript_hash, initiator_ticket, responder_ticket }
 }
 
 /// Every honest handshake the fixtures (and so the seed corpora) contain: the reference one,
@@ -111,6 +118,136 @@ pub fn messages() -> &'static Messages {
     &genuine()[0]
 }
 
+/// Key the fixtures seal resumption tickets under (what a caller passes to `session.export`).
+pub const TICKET_KEY: [u8; 32] = [0x7c; 32];
+/// A second valid key: tickets sealed under one never open under the other.
+pub const OTHER_TICKET_KEY: [u8; 32] = [0x7d; 32];
+
+/// Opens a fixture ticket sealed under `TICKET_KEY`.
+pub fn open_ticket(sealed: &[u8]) -> Ticket {
+    Ticket::open(sealed, &TICKET_KEY).expect("fixture ticket")
+}
+
+/// A sealed ticket of the fixtures, as `session.export(key).ticket` carries it.
+pub struct SealedTicket {
+    pub key: [u8; 32],
+    pub bytes: Vec<u8>,
+    /// Index of its session in `genuine()`.
+    pub session: usize,
+    /// The peer it names.
+    pub peer: [u8; 32],
+}
+
+/// Every sealed ticket of the fixtures: both sides of each `genuine()` session under
+/// `TICKET_KEY`, and the reference initiator's resealed under another nonce and another key.
+/// AEAD being unforgeable, these are the only ones `Ticket::open` may accept.
+pub fn sealed_tickets() -> &'static [SealedTicket] {
+    static T: OnceLock<Vec<SealedTicket>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut all = Vec::new();
+        for (session, g) in genuine().iter().enumerate() {
+            all.push(SealedTicket { key: TICKET_KEY, bytes: g.initiator_ticket.clone(), session, peer: g.responder.public_key() });
+            all.push(SealedTicket { key: TICKET_KEY, bytes: g.responder_ticket.clone(), session, peer: g.initiator.public_key() });
+        }
+        let reference = &genuine()[0];
+        for (key, nonce) in [(TICKET_KEY, [3; 12]), (OTHER_TICKET_KEY, [4; 12])] {
+            let bytes = open_ticket(&reference.initiator_ticket).seal(&key, nonce).unwrap();
+            all.push(SealedTicket { key, bytes, session: 0, peer: reference.responder.public_key() });
+        }
+        all
+    })
+}
+
+/// Resumption nonces of the reference parties (the fuzz targets resume with these).
+pub const RESUME_NONCE_I: [u8; 32] = [0x44; 32];
+pub const RESUME_NONCE_R: [u8; 32] = [0x66; 32];
+
+/// The messages of one honest resumption of a `genuine()` session.
+pub struct Resumption {
+    /// Index of the resumed session in `genuine()`.
+    pub session: usize,
+    pub nonce_i: [u8; 32],
+    pub nonce_r: [u8; 32],
+    pub r1: Vec<u8>,
+    pub r2: Vec<u8>,
+    pub r3: Vec<u8>,
+    pub transcript_hash: [u8; 32],
+    pub session_id: [u8; 16],
+}
+
+fn resume(session: usize, nonce_i: [u8; 32], nonce_r: [u8; 32]) -> Resumption {
+    let g = &genuine()[session];
+    let (mut i, r1) = Handshake::resume_initiator(open_ticket(&g.initiator_ticket), CHANNEL_BINDING, nonce_i).unwrap();
+    let mut r = Handshake::resume_responder(open_ticket(&g.responder_ticket), CHANNEL_BINDING, nonce_r).unwrap();
+    let r2 = r.handle(&r1).expect("r1 accepted").expect("r2");
+    let r3 = i.handle(&r2).expect("r2 accepted").expect("r3");
+    assert!(r.handle(&r3).expect("r3 accepted").is_none());
+    let (oi, or) = (i.outcome().unwrap(), r.outcome().unwrap());
+    assert_eq!((oi.peer, or.peer), (g.responder.public_key(), g.initiator.public_key()));
+    assert_eq!((oi.transcript_hash, oi.session_id), (or.transcript_hash, or.session_id));
+    Resumption { session, nonce_i, nonce_r, r1, r2, r3, transcript_hash: oi.transcript_hash, session_id: oi.session_id }
+}
+
+/// Every honest resumption the fixtures contain: each `genuine()` session with the reference
+/// nonces, and the reference session with another initiator or responder nonce. As with full
+/// handshakes, these are the only resumptions that may ever complete.
+pub fn resumptions() -> &'static [Resumption] {
+    static R: OnceLock<Vec<Resumption>> = OnceLock::new();
+    R.get_or_init(|| {
+        let mut all: Vec<Resumption> = (0..genuine().len()).map(|k| resume(k, RESUME_NONCE_I, RESUME_NONCE_R)).collect();
+        all.push(resume(0, [0x45; 32], RESUME_NONCE_R));
+        all.push(resume(0, RESUME_NONCE_I, [0x67; 32]));
+        all
+    })
+}
+
+/// The responder's clock (ms) in the resumption targets.
+pub const NOW_MS: u64 = 1_000_000;
+
+/// A responder's ticket store as a node holds it: the responder tickets of every `genuine()`
+/// session, live, except the last one's, which expired at `NOW_MS`.
+pub fn ticket_store() -> TicketStore {
+    let mut store = TicketStore::new();
+    let last = genuine().len() - 1;
+    for (k, g) in genuine().iter().enumerate() {
+        let expires_at = if k == last { NOW_MS } else { NOW_MS + 60_000 };
+        store.insert(open_ticket(&g.responder_ticket), expires_at, NOW_MS - 1000).unwrap();
+    }
+    store
+}
+
+/// Which `genuine()` session a ticket id belongs to, and whether the store holds it live.
+pub fn stored_ticket(id: &[u8]) -> Option<(usize, bool)> {
+    static IDS: OnceLock<Vec<[u8; 16]>> = OnceLock::new();
+    let ids = IDS.get_or_init(|| genuine().iter().map(|g| open_ticket(&g.responder_ticket).id).collect());
+    ids.iter().position(|x| x[..] == *id).map(|k| (k, k != genuine().len() - 1))
+}
+
+/// What `handshake::messages::check` must answer for `msg` expected as type `ty` of length
+/// `len` (SPEC.md §3.2, written out independently): `Ok` or the error code.
+pub fn expected_check(msg: &[u8], ty: u8, len: usize) -> Result<(), &'static str> {
+    if msg.len() < 4 {
+        Err("ERR_L2_BAD_INPUT")
+    } else if msg[1] != 1 || msg[2] != 1 {
+        Err("ERR_L2_UNSUPPORTED")
+    } else if msg[0] != ty || msg[3] != 0 || msg.len() != len {
+        Err("ERR_L2_BAD_INPUT")
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a handshake that failed on peer bytes: a peer-input code, no keys, failed for good.
+pub fn assert_failed_for_good(h: &mut Handshake, err: &l2_core::Error) {
+    assert!(
+        matches!(err.code(), "ERR_L2_BAD_INPUT" | "ERR_L2_UNSUPPORTED" | "ERR_L2_AUTH_FAILED"),
+        "unexpected error from peer bytes: {err:?}"
+    );
+    assert!(!h.is_complete());
+    assert!(h.take_keys().is_err());
+    assert!(matches!(h.handle(&[]), Err(l2_core::Error::InvalidState { .. })), "a failed handshake must stay failed");
+}
+
 /// Fixed traffic keys of `epoch`, seen from the receiving side (`mine`) or the sending peer.
 pub fn traffic_keys(epoch: u16, mine: bool) -> TrafficKeys {
     let key = |dir: u8| {
@@ -124,6 +261,13 @@ pub fn traffic_keys(epoch: u16, mine: bool) -> TrafficKeys {
     } else {
         TrafficKeys { send: b, recv: a }
     }
+}
+
+/// Discovery keys: the corpus generator signs seed answers with them, and the
+/// `discovery_packets` target signs fuzzed answers with them.
+pub fn discovery_keys() -> &'static [ed25519_dalek::SigningKey] {
+    static K: OnceLock<Vec<ed25519_dalek::SigningKey>> = OnceLock::new();
+    K.get_or_init(|| [0x31, 0x32].iter().map(|&b| ed25519_dalek::SigningKey::from_bytes(&[b; 32])).collect())
 }
 
 /// True when `L2_FUZZ_TRACE` is set: targets then print what each input reached (to check by
