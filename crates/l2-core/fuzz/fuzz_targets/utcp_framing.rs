@@ -214,11 +214,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let fail_at_end = flags & 4 != 0;
 
-    let mut io = SplitStream { data: stream, sizes: read_sizes, fail_at_end };
+    // One reader for the preamble and then the frames, as the QUIC accept path uses it.
+    let mut reader = FrameReader::new(SplitStream { data: stream, sizes: read_sizes, fail_at_end }, max_frame);
     let mut frames_in = stream;
     if flags & 2 != 0 {
-        let got = block_on(FrameReader::new(&mut io, max_frame).read_preamble());
-        match got {
+        match block_on(reader.read_preamble()) {
             Ok(ok) => {
                 assert!(stream.len() >= PREAMBLE.len());
                 assert_eq!(ok, stream[..PREAMBLE.len()] == PREAMBLE);
@@ -233,7 +233,6 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let (want, want_end) = reference(frames_in, max_frame, fail_at_end);
-    let mut reader = FrameReader::new(&mut io, max_frame);
     let mut got: Vec<Bytes> = Vec::new();
     LARGEST.store(0, Relaxed);
     ARMED.store(true, Relaxed);
