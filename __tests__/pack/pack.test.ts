@@ -99,6 +99,13 @@ test('the demo runs in the consumer project', () => {
   expect(out.trim().endsWith('closed')).toBe(true);
 });
 
+test('the relay example runs in the consumer project', () => {
+  const out = pt.nodeIn(app, [path.join('node_modules', 'l2-session', 'examples', 'relay', 'run.js')], { timeout: 120_000 }).stdout;
+  expect(out).toContain('bob received "hello bob, the relay cannot read this"');
+  expect(out).toContain('bob saw the sealed close');
+  expect(out).not.toContain('PLAINTEXT VISIBLE');
+});
+
 test('without the platform package the install stops with a clear message, and loading throws ERR_L2_INTERNAL', () => {
   const bare = path.join(work, 'bare');
   let failure = '';
