@@ -2,6 +2,7 @@
  * The injected logger: what a node logs, at which level, through a capturing logger and through
  * real pino; nothing without one; never key material.
  */
+import * as dgram from 'node:dgram';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Identity, L2Error, Node, Session } from '../../ts';
@@ -100,6 +101,49 @@ test('authentication failures, quarantines, refused connections and session warn
   await s.link!.send([forgedFrame()]);
   const w = await waitFor('bob logs the dropped frame', () => find(bobLog.lines, 'warn', /failed to open/));
   expect(w.fields).toMatchObject({ sessionId: s.id, peerDid: alice.did, code: 'ERR_L2_AUTH_FAILED' });
+});
+
+test('a move to μTCP is a warning', async () => {
+  const aliceLog = capturing();
+  const alice = await listen(Identity.generate(), aliceLog);
+  const bob = await listen(Identity.generate());
+  // Nothing answers QUIC at this UDP port: the dial falls back to μTCP.
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  try {
+    const s = await alice.establish(bob.did, { addresses: { quic: `127.0.0.1:${udp.address().port}`, tcp: bob.addresses.tcp }, quicTimeout: 300 });
+    expect(find(aliceLog.lines, 'warn', /QUIC unavailable/)?.fields).toMatchObject({ sessionId: s.id, peerDid: bob.did });
+  } finally {
+    udp.close();
+  }
+});
+
+test('a session that goes silent is a warning (degraded); its recovery is info', async () => {
+  const aliceLog = capturing();
+  const alice = await listen(Identity.generate(), aliceLog);
+  const bob = await listen(Identity.generate());
+  // A UDP relay in front of bob's QUIC port that can drop everything.
+  const [host, port] = bob.addresses.quic!.split(':');
+  const front = dgram.createSocket('udp4');
+  const back = dgram.createSocket('udp4');
+  let client: dgram.RemoteInfo | undefined;
+  let dropping = false;
+  front.on('message', (m, r) => ((client = r), dropping || back.send(m, Number(port), host)));
+  back.on('message', (m) => client && !dropping && front.send(m, client.port, client.address));
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => back.bind(0, '127.0.0.1', r));
+  try {
+    const config = { heartbeatInterval: '300ms', heartbeatTimeout: '150ms', heartbeatTolerance: 2 };
+    const s = await alice.establish(bob.did, { addresses: { quic: `127.0.0.1:${front.address().port}` }, transport: 'quic', config });
+    dropping = true;
+    const degraded = await waitFor('the degraded session', () => find(aliceLog.lines, 'warn', /^session degraded/));
+    expect(degraded.fields).toMatchObject({ sessionId: s.id, from: 'established', to: 'degraded' });
+    dropping = false;
+    await waitFor('the recovery', () => find(aliceLog.lines, 'info', 'session recovered'));
+  } finally {
+    front.close();
+    back.close();
+  }
 });
 
 test('real pino receives JSON lines at its own levels', async () => {
