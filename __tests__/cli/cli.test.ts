@@ -18,6 +18,11 @@ const BIN = path.join(__dirname, '..', '..', 'bin', 'l2s.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l2s-'));
 const children = new Set<ChildProcess>();
 
+beforeAll(() => {
+  // The command runs the compiled package (npm install / npm run build:ts writes dist/).
+  if (!fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run npm run build:ts');
+});
+
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
@@ -179,6 +184,12 @@ describe('listen, connect, status and metrics', () => {
     expect(sample(samples, 'l2_frames_total', { direction: 'in' })).toBeGreaterThan(0);
     expect(sample(samples, 'l2_sessions', { state: 'established' })).toBe(1);
     expect((await get(listening.metrics.replace('/metrics', '/nope'))).status).toBe(404);
+
+    // The listener logs to stderr as pino-style JSON lines, with ids and never its seed.
+    const logs = listener.stderr().trim().split('\n').map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.msg === 'session established')).toMatchObject({ level: 30, did: listening.did, sessionId: row.id, peerDid: clientDid });
+    const seed = JSON.parse(fs.readFileSync(path.join(dir, 'server.json'), 'utf8')).seed;
+    expect(listener.stderr() + listener.stdout()).not.toContain(seed);
 
     // End of stdin: everything acknowledged, the session closed, exit 0.
     client.child.stdin!.end();
