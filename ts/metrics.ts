@@ -6,7 +6,7 @@
  */
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { L2Error } from './errors';
-import type { Node } from './api/node';
+import { Node } from './api/node';
 import type { Session } from './api/session';
 import { SESSION_STATES } from './session';
 import type { AuditRecord, SessionState } from './session';
@@ -55,6 +55,7 @@ function refusalReason(err: L2Error): string {
  * `close()`. `prom-client` is loaded on the first call, so nodes without metrics never load it.
  */
 export function createMetrics(node: Node, options?: MetricsOptions): NodeMetrics {
+  if (!(node instanceof Node)) throw new L2Error('ERR_L2_BAD_INPUT', 'createMetrics needs a Node (from Node.listen)');
   const o = checkOptions<MetricsOptions>('metrics options', options, ['registry', 'prefix']) ?? {};
   const prefix = optionalString('prefix', o.prefix) ?? 'l2_';
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new L2Error('ERR_L2_BAD_INPUT', `prefix must be a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(prefix)}`);
@@ -64,7 +65,7 @@ export function createMetrics(node: Node, options?: MetricsOptions): NodeMetrics
   const registers = [registry];
 
   // Sessions seen through their transitions; a closed one is folded into `retired` at the next scrape.
-  const tracked = new Set<Session>();
+  const tracked = new Set<Session>(node.sessions);
   const retired: Traffic = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rejected: 0 };
   const traffic = (): Traffic => {
     for (const s of [...tracked]) {
@@ -84,7 +85,7 @@ export function createMetrics(node: Node, options?: MetricsOptions): NodeMetrics
 
   const handshakes = new prom.Counter({
     name: `${prefix}handshakes_total`,
-    help: 'Handshakes that open or re-open a session, by role and outcome (ok, resumed, failed) and failure reason',
+    help: 'Handshakes that open a session or retry one, by role, outcome (ok, resumed, failed) and failure reason',
     labelNames: ['role', 'outcome', 'reason'],
     registers,
   });

@@ -143,6 +143,17 @@ test('dropped input is counted by reason: forged frames and garbage connections'
   sock.destroy();
 });
 
+test('metrics created after sessions opened count their traffic too', async () => {
+  const alice = await Node.listen({ identity: Identity.generate() });
+  const bob = await Node.listen({ identity: Identity.generate() });
+  cleanup.push(() => alice.close(), () => bob.close());
+  const s = await alice.establish(bob.did, { addresses: bob.addresses });
+  await s.send(Buffer.alloc(1000));
+  await waitFor('the acknowledgement', () => s.pending === 0);
+  const metrics = createMetrics(alice);
+  expect(sample(await scrape(metrics), 'l2_bytes_total', { direction: 'out' })).toBeGreaterThan(1000);
+});
+
 test('metrics go to the registry given, under the prefix given, and close() removes them', async () => {
   const node = await Node.listen({ identity: Identity.generate() });
   cleanup.push(() => node.close());
@@ -176,4 +187,5 @@ test('bad metrics options are ERR_L2_BAD_INPUT', async () => {
   expect(code(() => createMetrics(node, { prefix: 'has-dash_' }))).toBe('ERR_L2_BAD_INPUT');
   expect(code(() => createMetrics(node, { registry: {} as Registry }))).toBe('ERR_L2_BAD_INPUT');
   expect(code(() => createMetrics(node, { colour: 'red' } as never))).toBe('ERR_L2_BAD_INPUT');
+  expect(code(() => createMetrics(node.transport as never))).toBe('ERR_L2_BAD_INPUT');
 });
