@@ -1,0 +1,29 @@
+/** `npm run docs`: the API reference builds from the TypeScript sources. */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+jest.setTimeout(180_000);
+
+const root = path.join(__dirname, '..', '..');
+let out: string;
+let built: ReturnType<typeof spawnSync>;
+
+beforeAll(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'l2-docs-'));
+  built = spawnSync(process.execPath, [path.join(root, 'scripts', 'docs.js'), '--out', path.join(out, 'html')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+});
+
+afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+test('the reference builds from ts/index.ts with typedoc, with a page per public class', () => {
+  expect(built.status).toBe(0);
+  expect(String(built.stdout) + String(built.stderr)).toContain('Found 0 errors');
+  for (const page of ['index.html', 'classes/Node.html', 'classes/Session.html', 'classes/L2Error.html', 'classes/Handshake.html', 'classes/FrameCipher.html', 'classes/Identity.html', 'variables/crypto.html']) {
+    expect(fs.existsSync(path.join(out, 'html', page))).toBe(true);
+  }
+});
