@@ -106,6 +106,27 @@ test('the relay example runs in the consumer project', () => {
   expect(out).not.toContain('PLAINTEXT VISIBLE');
 });
 
+test('npm version moves the platform packages to the new version in the same commit', () => {
+  const repo = path.join(work, 'versioned');
+  const root = path.join(__dirname, '..', '..');
+  fs.mkdirSync(repo);
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(repo, 'package.json'));
+  fs.cpSync(path.join(root, 'npm'), path.join(repo, 'npm'), { recursive: true, filter: (src) => !src.endsWith('.node') });
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'));
+  fs.writeFileSync(path.join(repo, '.gitignore'), 'node_modules\n');
+  const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { cwd: repo, encoding: 'utf8' });
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-q', '-m', 'base');
+  const author = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@localhost', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@localhost' };
+  const bumped = spawnSync('npm', ['version', 'minor'], { cwd: repo, encoding: 'utf8', env: { ...process.env, ...author } });
+  expect(bumped.status).toBe(0);
+  const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version;
+  expect(version).not.toBe(pt.tarball(main).manifest.version);
+  expect(JSON.parse(fs.readFileSync(path.join(repo, 'npm', 'linux-x64-gnu', 'package.json'), 'utf8')).version).toBe(version);
+  expect(git('show', '--name-only', '--format=', 'HEAD').stdout).toContain('npm/linux-x64-gnu/package.json');
+});
+
 test('without the platform package the install stops with a clear message, and loading throws ERR_L2_INTERNAL', () => {
   const bare = path.join(work, 'bare');
   let failure = '';
