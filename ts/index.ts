@@ -14,7 +14,7 @@ export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats
 export { Node, MemoryResolver } from './api/node';
 export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
 export { Session, MAX_MESSAGE_LEN } from './api/session';
-export type { SessionEvents, StateChange, SessionWarning, ExportedSession, SessionStats } from './api/session';
+export type { SessionEvents, StateChange, SessionWarning, ExportedSession, SessionStats, FrameDropReason } from './api/session';
 export { createMetrics } from './metrics';
 export type { MetricsOptions, NodeMetrics } from './metrics';
 export type { Logger, LogFn, LogLevel } from './logger';

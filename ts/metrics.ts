@@ -7,7 +7,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { L2Error } from './errors';
 import { Node } from './api/node';
-import type { Session } from './api/session';
+import type { FrameDropReason, Session } from './api/session';
 import { SESSION_STATES } from './session';
 import type { AuditRecord, SessionState } from './session';
 import { options as checkOptions, optionalString } from './validate';
@@ -31,7 +31,9 @@ export interface NodeMetrics {
   close(): void;
 }
 
-type Traffic = { bytesIn: number; bytesOut: number; framesIn: number; framesOut: number; rejected: number };
+type Traffic = { bytesIn: number; bytesOut: number; framesIn: number; framesOut: number; rejected: Record<FrameDropReason, number> };
+
+const noDrops = (): Record<FrameDropReason, number> => ({ auth_failed: 0, replay: 0, unknown_epoch: 0, limit: 0 });
 
 function add(into: Traffic, session: Session): void {
   const t = session.stats();
@@ -39,7 +41,7 @@ function add(into: Traffic, session: Session): void {
   into.bytesOut += t.bytesSent;
   into.framesIn += t.messagesReceived;
   into.framesOut += t.messagesSent;
-  into.rejected += t.framesRejected;
+  for (const [reason, n] of Object.entries(t.framesRejected)) into.rejected[reason as FrameDropReason] += n;
 }
 
 const HANDSHAKING: readonly SessionState[] = ['handshake_initiated', 'handshake_received'];
@@ -66,14 +68,14 @@ export function createMetrics(node: Node, options?: MetricsOptions): NodeMetrics
 
   // Sessions seen through their transitions; a closed one is folded into `retired` at the next scrape.
   const tracked = new Set<Session>(node.sessions);
-  const retired: Traffic = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rejected: 0 };
+  const retired: Traffic = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rejected: noDrops() };
   const traffic = (): Traffic => {
     for (const s of [...tracked]) {
       if (s.state !== 'closed') continue;
       add(retired, s);
       tracked.delete(s);
     }
-    const total = { ...retired };
+    const total = { ...retired, rejected: { ...retired.rejected } };
     for (const s of tracked) add(total, s);
     return total;
   };
@@ -125,11 +127,11 @@ export function createMetrics(node: Node, options?: MetricsOptions): NodeMetrics
   });
   const dropped = new prom.Counter({
     name: `${prefix}dropped_total`,
-    help: 'Input dropped instead of acted on, by reason: sealed frames that failed to open (frame_rejected) and the transport\'s own reasons',
+    help: 'Input dropped instead of acted on, by reason: sealed frames that failed to open (frame_auth_failed, frame_replay, frame_unknown_epoch, frame_limit) and the transport\'s own reasons',
     labelNames: ['reason'],
     registers,
     collect(this: Counter<string>) {
-      const values: [Record<string, string>, number][] = [[{ reason: 'frame_rejected' }, traffic().rejected]];
+      const values = Object.entries(traffic().rejected).map(([reason, n]): [Record<string, string>, number] => [{ reason: `frame_${reason}` }, n]);
       for (const [reason, n] of Object.entries(node.transport.stats().dropped)) values.push([{ reason }, n]);
       setCounter(this, values);
     },

@@ -38,11 +38,16 @@ export function sample(samples: Sample[], name: string, labels: Record<string, s
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-/** A well-formed data frame sealed under keys no session holds: a receiver must drop it. */
-export function forgedFrame(): Buffer {
+/**
+ * A well-formed data frame sealed under keys no session holds, with frame counter `counter`: a
+ * receiver drops it as a replay when it has seen that counter, and as forged otherwise.
+ */
+export function forgedFrame(counter: number): Buffer {
   const i = Handshake.initiator(Identity.generate());
   const r = Handshake.responder(Identity.generate());
   r.handle(i.handle(r.handle(i.start())!)!);
-  const payload = Buffer.alloc(16);
-  return i.frameCipher().sealPacked(payload, new Uint32Array([payload.length]), FrameType.Data);
+  const payload = Buffer.alloc(16 * (counter + 1));
+  const frames = i.frameCipher().sealPacked(payload, new Uint32Array(counter + 1).fill(16), FrameType.Data);
+  const frameLen = frames.length / (counter + 1);
+  return frames.subarray(counter * frameLen);
 }

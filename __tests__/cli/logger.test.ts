@@ -98,7 +98,7 @@ test('authentication failures, quarantines, refused connections and session warn
 
   // A forged frame on a live session: the session warns, the logger says so.
   const s = await alice.establish(bob.did, { addresses: bob.addresses });
-  await s.link!.send([forgedFrame()]);
+  await s.link!.send([forgedFrame(1000)]);
   const w = await waitFor('bob logs the dropped frame', () => find(bobLog.lines, 'warn', /failed to open/));
   expect(w.fields).toMatchObject({ sessionId: s.id, peerDid: alice.did, code: 'ERR_L2_AUTH_FAILED' });
 });

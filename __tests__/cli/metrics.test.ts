@@ -127,10 +127,16 @@ test('dropped input is counted by reason: forged frames and garbage connections'
   const accepted = nextSession(bob.node);
   const s = await alice.node.establish(bob.node.did, { addresses: bob.node.addresses });
   const peer = await accepted;
-  expect(sample(await scrape(bob.metrics), 'l2_dropped_total', { reason: 'frame_rejected' })).toBe(0);
+  for (const reason of ['frame_auth_failed', 'frame_replay', 'frame_unknown_epoch', 'frame_limit']) {
+    expect(sample(await scrape(bob.metrics), 'l2_dropped_total', { reason })).toBe(0);
+  }
 
-  await s.link!.send([forgedFrame()]);
-  await waitFor('bob drops the forged frame', async () => sample(await scrape(bob.metrics), 'l2_dropped_total', { reason: 'frame_rejected' }) === 1);
+  // Counter 0 bob has seen (a replay); counter 1000 he has not (then the tag fails).
+  await s.link!.send([forgedFrame(0)]);
+  await s.link!.send([forgedFrame(1000)]);
+  await waitFor('bob drops both frames', async () => sample(await scrape(bob.metrics), 'l2_dropped_total', { reason: 'frame_auth_failed' }) === 1);
+  expect(sample(await scrape(bob.metrics), 'l2_dropped_total', { reason: 'frame_replay' })).toBe(1);
+  expect(peer.stats().framesRejected).toEqual({ auth_failed: 1, replay: 1, unknown_epoch: 0, limit: 0 });
   // The session survives it.
   await s.send(Buffer.from('still here'));
   expect(String(await peer.receive({ timeout: 20_000 }))).toBe('still here');

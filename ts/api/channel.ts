@@ -163,7 +163,7 @@ export class Channel {
     frames: InboundFrame[],
     first: Buffer[],
     onFrames: (frames: InboundFrame[]) => void,
-    onRejected: (count: number) => void,
+    onRejected: (statuses: FrameStatus[]) => void,
     room: () => Promise<void> | undefined,
   ): Promise<void> {
     // Start after the caller's current step (say, the session taking its handshake result).
@@ -174,7 +174,7 @@ export class Channel {
       for (const message of backlog) {
         if (this.closed) return;
         const { opened, rejected } = this.open(message);
-        if (rejected > 0) onRejected(rejected);
+        if (rejected.length > 0) onRejected(rejected);
         onFrames(opened);
       }
       // Read side backpressure: while the application is behind, stop reading, so the transport's
@@ -190,21 +190,21 @@ export class Channel {
     }
   }
 
-  /** Opens one transport message (a batch of frames); a malformed one aborts the link. */
-  open(message: Buffer): { opened: InboundFrame[]; rejected: number } {
+  /** Opens one transport message (a batch of frames); a malformed one aborts the link. `rejected`: the status of each frame that failed. */
+  open(message: Buffer): { opened: InboundFrame[]; rejected: FrameStatus[] } {
     const batch = this.cipher.openBatch(message);
     if (batch.error || batch.consumed !== message.length) {
       // A transport message always holds whole frames; anything else means a broken or hostile peer.
       this.abort();
-      return { opened: [], rejected: 0 };
+      return { opened: [], rejected: [] };
     }
     const opened: InboundFrame[] = [];
-    let rejected = 0;
+    const rejected: FrameStatus[] = [];
     let start = 0;
     for (let k = 0; k < batch.ends.length; k++) {
       const end = batch.ends[k];
       if (batch.status[k] === FrameStatus.Ok) opened.push({ type: batch.types[k], payload: batch.data.subarray(start, end) });
-      else rejected++;
+      else rejected.push(batch.status[k] as FrameStatus);
       start = end;
     }
     return { opened, rejected };

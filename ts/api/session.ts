@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { L2Error, toL2Error } from '../errors';
 import type { L2ErrorCode } from '../errors';
-import { FrameType, Handshake } from '../handshake';
+import { FrameStatus, FrameType, Handshake } from '../handshake';
 import { Identity } from '../identity';
 import { SessionDriver, SessionMachine } from '../session';
 import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, StoredSession, TransportKind, WireMessage } from '../session';
@@ -94,6 +94,16 @@ function failureReason(err: unknown): 'authentication_failed' | 'protocol_error'
  */
 export const MAX_MESSAGE_LEN = 1024 * 1024 - 64;
 
+/** Why a sealed frame was dropped: forged or corrupted, replayed, of an epoch no longer (or not yet) held, past its key's limit. */
+export type FrameDropReason = 'auth_failed' | 'replay' | 'unknown_epoch' | 'limit';
+
+const FRAME_DROP_REASONS: Readonly<Record<number, FrameDropReason>> = {
+  [FrameStatus.AuthFailed]: 'auth_failed',
+  [FrameStatus.Replay]: 'replay',
+  [FrameStatus.UnknownEpoch]: 'unknown_epoch',
+  [FrameStatus.Limit]: 'limit',
+};
+
 /** Traffic of a session over every link it has used, and its current path. */
 export interface SessionStats {
   /** The transport of the current link, or null while the session has none. */
@@ -104,8 +114,8 @@ export interface SessionStats {
   /** Transport messages (μTCP frames or QUIC messages), each a batch of sealed frames. */
   readonly messagesSent: number;
   readonly messagesReceived: number;
-  /** Sealed frames that failed to open (forged, replayed or of an unknown epoch) and were dropped. */
-  readonly framesRejected: number;
+  /** Sealed frames that failed to open and were dropped, by reason. */
+  readonly framesRejected: Readonly<Record<FrameDropReason, number>>;
   /** QUIC's smoothed RTT estimate of the current link, ms (μTCP has none). */
   readonly rttMs?: number;
 }
@@ -137,7 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #ackSlot: { channel: Channel; seq: number; open: boolean } | null = null;
   #epochs = 0;
   /** Counters of the links this session has left behind (stats() adds the current one). */
-  readonly #traffic = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, framesRejected: 0 };
+  readonly #traffic = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
+  readonly #rejected: Record<FrameDropReason, number> = { auth_failed: 0, replay: 0, unknown_epoch: 0, limit: 0 };
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
   #reconnecting = false;
@@ -224,7 +235,7 @@ export class Session extends EventEmitter<SessionEvents> {
       bytesReceived: t.bytesReceived + (link?.bytesReceived ?? 0),
       messagesSent: t.messagesSent + (link?.messagesSent ?? 0),
       messagesReceived: t.messagesReceived + (link?.messagesReceived ?? 0),
-      framesRejected: t.framesRejected,
+      framesRejected: { ...this.#rejected },
       rttMs: link?.rttMs ?? undefined,
     };
   }
@@ -357,9 +368,9 @@ export class Session extends EventEmitter<SessionEvents> {
     old?.abort();
     const channel = connected.channel;
     const onFrames = (frames: InboundFrame[]) => channel === this.#channel && this.#onFrames(frames);
-    const onRejected = (count: number) => {
-      this.#traffic.framesRejected += count;
-      this.#emitSafe('warning', { code: 'ERR_L2_AUTH_FAILED', message: `session ${this.id}: ${count} frames failed to open (forged, replayed or stale) and were dropped` });
+    const onRejected = (statuses: FrameStatus[]) => {
+      for (const s of statuses) this.#rejected[FRAME_DROP_REASONS[s]]++;
+      this.#emitSafe('warning', { code: 'ERR_L2_AUTH_FAILED', message: `session ${this.id}: ${statuses.length} frames failed to open (forged, replayed or stale) and were dropped` });
     };
     void channel.readLoop(connected.frames, connected.leftover, onFrames, onRejected, () => this.#inboxRoom()).then(() => this.#onLinkEnded(channel));
   }
