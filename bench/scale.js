@@ -1,0 +1,128 @@
+// Section 4: scale. N idle sessions over μTCP between this process (initiators) and a child
+// (responders): handshake rate with many concurrent initiators, memory per idle established session
+// on each side (RSS and external memory after GC, delta over N), and CPU per heartbeat message
+// (process CPU time over an idle interval ÷ heartbeat probes and answers the links sent).
+'use strict';
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const { Node, Identity } = require('..');
+const { check, now, secondsSince, TINY } = require('./lib/harness');
+const { startPeer, BENCH_LIMITS } = require('./lib/peer-client');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+// Heartbeats every 5 s (default 30 s) so an interval of a few seconds sees every session's probe; a
+// generous handshake timeout because a busy shared machine must slow the burst, not fail it.
+const CONFIG = { heartbeatInterval: '5s', heartbeatTimeout: '2s', handshakeTimeout: '30s' };
+const CONCURRENCY = 64;
+
+function budget(opts) {
+  return {
+    sessions: opts.sessions ?? (TINY ? 20 : opts.quick ? 1000 : 10000),
+    idleMs: TINY ? 5500 : opts.quick ? 6000 : 12000,
+  };
+}
+
+function measureSelf(sessions) {
+  for (let k = 0; k < 3; k++) gc();
+  const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  let messagesSent = 0;
+  for (const s of sessions) messagesSent += s.link?.stats().messagesSent ?? 0;
+  return { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, cpuMicros: cpu.user + cpu.system, messagesSent };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function plan() {
+  return { steps: 4 };
+}
+
+function perSession(before, after, n) {
+  return {
+    rssBytes: (after.rss - before.rss) / n,
+    heapBytes: (after.heapUsed - before.heapUsed) / n,
+    externalBytes: (after.external - before.external) / n,
+  };
+}
+
+async function run(opts, progress) {
+  const b = budget(opts);
+  progress.phase(`scale: ${b.sessions} sessions`);
+  const peer = await startPeer({ role: 'scale', sessionConfig: CONFIG });
+  const node = await Node.listen({ identity: Identity.generate(), config: CONFIG, limits: BENCH_LIMITS });
+  const sessions = [];
+  const to = { transport: 'tcp', addresses: { tcp: peer.info.tcp } };
+  try {
+    // Warm up (code paths, pools) before the baseline so they do not count against sessions.
+    const warm = await Promise.all(Array.from({ length: 8 }, () => node.establish(peer.info.did, to)));
+    await Promise.all(warm.map((s) => s.close()));
+    await sleep(200);
+    const base = { ours: measureSelf([]), peer: await peer.measure({ gc: true }) };
+    progress.tick();
+
+    progress.phase(`scale: establishing ${b.sessions} sessions, ${CONCURRENCY} in flight`);
+    const t0 = now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < b.sessions) {
+          next++;
+          sessions.push(await node.establish(peer.info.did, to));
+        }
+      }),
+    );
+    const establishSecs = secondsSince(t0);
+    check(sessions.length === b.sessions && sessions.every((s) => s.state === 'established'), 'scale: every session established');
+    let peerNow = await peer.measure({ gc: false });
+    for (let k = 0; peerNow.sessions < b.sessions && k < 100; k++) {
+      await sleep(100);
+      peerNow = await peer.measure({ gc: false });
+    }
+    check(peerNow.sessions === b.sessions, 'scale: the responder holds every session');
+    progress.tick();
+
+    progress.phase('scale: memory of idle sessions');
+    await sleep(500);
+    const ours = measureSelf(sessions);
+    const theirs = await peer.measure({ gc: true, links: true });
+    progress.tick();
+
+    progress.phase('scale: CPU per heartbeat');
+    const endOurs = await (async () => {
+      await sleep(b.idleMs);
+      return measureSelf(sessions);
+    })();
+    const endTheirs = await peer.measure({ gc: false, links: true });
+    check(sessions.every((s) => s.state === 'established'), 'scale: sessions stay established while idle');
+    const heartbeat = (a, z) => {
+      const messages = z.messagesSent - a.messagesSent;
+      return { messages, cpuMicros: z.cpuMicros - a.cpuMicros, cpuMicrosPerMessage: messages > 0 ? (z.cpuMicros - a.cpuMicros) / messages : null };
+    };
+    const hbOurs = heartbeat(ours, endOurs);
+    const hbPeer = heartbeat(theirs, endTheirs);
+    check(hbOurs.messages + hbPeer.messages > 0, 'scale: heartbeats flowed while idle');
+    progress.tick();
+    return {
+      sessions: b.sessions,
+      transport: 'tcp',
+      config: CONFIG,
+      concurrency: CONCURRENCY,
+      handshakesPerSecond: b.sessions / establishSecs,
+      memoryPerSession: { initiator: perSession(base.ours, ours, b.sessions), responder: perSession(base.peer, theirs, b.sessions) },
+      heartbeat: {
+        intervalMs: b.idleMs,
+        initiator: hbOurs,
+        responder: hbPeer,
+        cpuMicrosPerMessage: (hbOurs.cpuMicros + hbPeer.cpuMicros) / (hbOurs.messages + hbPeer.messages),
+      },
+    };
+  } finally {
+    await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+    await node.close();
+    await peer.stop();
+  }
+}
+
+module.exports = { plan, run };
