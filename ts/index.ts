@@ -14,10 +14,11 @@ export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats
 export { Node, MemoryResolver } from './api/node';
 export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
 export { Session, MAX_MESSAGE_LEN } from './api/session';
-export type { SessionEvents, StateChange, SessionWarning, ExportedSession, SessionStats, FrameDropReason } from './api/session';
+export type { SessionEvents, StateChange, SessionWarning, ExportedSession, CloseOptions, SessionStats, FrameDropReason } from './api/session';
 export { createMetrics } from './metrics';
 export type { MetricsOptions, NodeMetrics } from './metrics';
 export type { Logger, LogFn, LogLevel } from './logger';
+export type { SessionStream, SessionStreamOptions } from './api/stream';
 export type { ReceiveOptions } from './api/inbox';
 export { FakeClock, systemClock, parseConfig } from './session';
 export type { Clock, SessionConfig, SessionConfigInput, SessionState, AuditRecord } from './session';

@@ -21,6 +21,7 @@ interface Packet {
 }
 interface Channel extends EventEmitter {
   readonly peerDid: string;
+  readonly maxMessageLength: number;
   readonly error: L2ErrorT | null;
   send(data: Uint8Array): Promise<void>;
   receive(): Promise<Buffer>;
@@ -232,6 +233,28 @@ test('a relay naming the wrong sender is caught by the handshake: bob opens no c
   expect(warning.code).toBe('ERR_L2_AUTH_FAILED');
   expect(warning.message).toContain(`is not ${carol}`);
   expect(channels).toEqual([]);
+});
+
+test('the largest end-to-end message arrives; one byte more is refused before sealing and the channel goes on', async () => {
+  const net = await network();
+  const { a, b } = await channel(net);
+  expect(a.maxMessageLength).toBe(l2.MAX_MESSAGE_LEN - 32 - 2 - Buffer.byteLength(net.bId.did));
+  const largest = Buffer.alloc(a.maxMessageLength, 0x5a);
+  await a.send(largest);
+  expect((await b.receive()).equals(largest)).toBe(true);
+  expect(await codeOf(a.send(Buffer.alloc(a.maxMessageLength + 1)))).toBe('ERR_L2_BAD_INPUT');
+  await a.send(msg(1));
+  expect((await b.receive()).equals(msg(1))).toBe(true);
+});
+
+test('when the hop session is gone, sending fails the end-to-end channel', async () => {
+  const net = await network();
+  const { a } = await channel(net);
+  await net.alice.close();
+  const code = await codeOf(a.send(msg(0)));
+  expect(code).not.toBe('resolved');
+  expect(a.error?.code).toBe(code);
+  expect(await codeOf(a.send(msg(1)))).toBe(code);
 });
 
 test('opening a channel to a peer the relay does not know fails with ERR_L2_TRANSPORT', async () => {

@@ -8,12 +8,14 @@
 // ciphertext. See README.md next to this file.
 'use strict';
 const { EventEmitter } = require('node:events');
-const { crypto, FrameType, L2Error } = require('l2-session');
+const { crypto, FrameType, L2Error, MAX_MESSAGE_LEN } = require('l2-session');
 
 /** Envelope kinds. Handshake messages are numbered so each side knows its role. */
 const Kind = { Hello1: 1, Hello2: 2, Hello3: 3, Frame: 4, Unreachable: 5, Welcome: 6 };
 const KINDS = new Set(Object.values(Kind));
 const MAX_DID = 255;
+/** A sealed frame adds its 16-byte header and 16-byte tag. */
+const FRAME_OVERHEAD = 32;
 
 function encode(kind, did, payload = Buffer.alloc(0)) {
   const id = Buffer.from(did, 'utf8');
@@ -104,22 +106,37 @@ class E2EChannel extends EventEmitter {
   constructor(peerDid, cipher, send) {
     super();
     this.peerDid = peerDid;
+    this.maxMessageLength = MAX_MESSAGE_LEN - FRAME_OVERHEAD - 2 - Buffer.byteLength(peerDid);
     this.#cipher = cipher;
     this.#send = send;
   }
 
-  /** Seals `data` and hands the frame to the relay. */
+  /** Seals `data` (at most `maxMessageLength` bytes: it must fit one hop message) and hands it to the relay. */
   async send(data) {
     if (this.#error) throw this.#error;
     if (this.#ended) throw new L2Error('ERR_L2_CLOSED', 'end-to-end channel closed');
-    await this.#send(this.#cipher.seal(data));
+    if (data.length > this.maxMessageLength) {
+      throw new L2Error('ERR_L2_BAD_INPUT', `data is ${data.length} bytes; an end-to-end message holds at most ${this.maxMessageLength}`);
+    }
+    await this.#transmit(this.#cipher.seal(data));
   }
 
   /** Sends a sealed close frame: the peer learns nothing was cut off after the last message. */
   async close() {
     if (this.#ended || this.#error) return;
     this.#ended = true;
-    await this.#send(this.#cipher.seal(Buffer.alloc(0), FrameType.Close));
+    await this.#transmit(this.#cipher.seal(Buffer.alloc(0), FrameType.Close));
+  }
+
+  // A frame that was sealed but not handed over leaves a gap in the counters the peer would
+  // report as a drop, so a failed hop send fails the channel here too.
+  async #transmit(frame) {
+    try {
+      await this.#send(frame);
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
   }
 
   /** The next message; rejects with the channel's error once it failed, `ERR_L2_CLOSED` at its end. */

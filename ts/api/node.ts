@@ -82,6 +82,8 @@ export interface EstablishOptions {
   config?: SessionConfigInput;
   /** How long QUIC may take before `'auto'` falls back to μTCP, ms (default 1000). */
   quicTimeout?: number;
+  /** Aborts the attempt: rejects with `ERR_L2_ABORTED`, and no session is left on either node. */
+  signal?: AbortSignal;
 }
 
 /** Options of `node.resume`: the key the session was exported with, and how to reach the peer. */
@@ -104,7 +106,7 @@ export interface NodeEvents {
 }
 
 const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout', 'logger'] as const;
-const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout'] as const;
+const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout', 'signal'] as const;
 
 /** Session ids are 8 random bytes, in hex. */
 const SESSION_ID_LEN = 8;
@@ -160,7 +162,7 @@ export class Node extends EventEmitter<NodeEvents> {
         this.#quarantined.set(peerDid, until);
         this.#tell('quarantine', peerDid, until);
       },
-      connect: (session, kind) => this.#connect(session, kind),
+      connect: (session, kind, signal) => this.#connect(session, kind, signal),
       // Best effort: a full ticket store costs a later resumption (it falls back to a full handshake), never a session.
       issueTicket: (handshake, ttl) => {
         const now = this.#clock.now();
@@ -248,10 +250,15 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   async #open(peerDid: string, o: EstablishOptions, resume?: { state: Omit<ExportedSession, 'ticket'>; ticket: Buffer; key: Uint8Array }): Promise<Session> {
+    const signal = o.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new L2Error('ERR_L2_BAD_INPUT', 'signal must be an AbortSignal');
+    const aborted = () => new L2Error('ERR_L2_ABORTED', `establishing a session with ${peerDid} was aborted`);
+    if (signal?.aborted) throw aborted();
     if (this.#closing) throw new L2Error('ERR_L2_CLOSED', 'the node is closed');
     if (typeof peerDid !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', 'peerDid must be a DID string');
     this.#checkQuarantine(peerDid);
     const peer = await this.#resolve(peerDid);
+    if (signal?.aborted) throw aborted();
     const addresses = o.addresses ?? peer.addresses;
     if (!addresses?.quic && !addresses?.tcp) throw new L2Error('ERR_L2_BAD_INPUT', `no address for ${peerDid}: pass addresses or a resolver that knows them`);
     const transport = o.transport ?? 'auto';
@@ -273,11 +280,17 @@ export class Node extends EventEmitter<NodeEvents> {
       resume: resume && { ticket: resume.ticket, key: resume.key },
     });
     this.#sessions.add(session);
+    // Closing the session cancels its handshake (see #handshakeOn), so nothing is left behind.
+    const onAbort = () => void session.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await session.open();
+      if (signal?.aborted) throw aborted();
     } catch (err) {
       await session.close();
-      throw toL2Error(err);
+      throw signal?.aborted ? aborted() : toL2Error(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return session;
   }
@@ -314,30 +327,37 @@ export class Node extends EventEmitter<NodeEvents> {
   // Initiator: dial (QUIC, then μTCP) and run the handshake on the new link. A resumption that fails
   // (the peer no longer holds the ticket and drops the link, or the key is wrong) falls back to a
   // full handshake.
-  async #connect(session: Session, kind: 'full' | 'resume'): Promise<Connected> {
+  async #connect(session: Session, kind: 'full' | 'resume', signal: AbortSignal): Promise<Connected> {
     const route = this.#routes.get(session);
     if (!route) throw new L2Error('ERR_L2_INVALID_STATE', 'session has no route');
     if (kind === 'resume' && route.resume) {
       const { ticket, key } = route.resume;
-      const resumed = await this.#handshakeOn(session, route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb })).catch((err) => {
-        if (toL2Error(err).code === 'ERR_L2_TIMEOUT') throw err; // a silent peer: no second attempt
+      const resumed = await this.#handshakeOn(session, route, (cb) => Handshake.resumeInitiator(ticket, key, { channelBinding: cb }), signal).catch((err) => {
+        if (toL2Error(err).code === 'ERR_L2_TIMEOUT' || signal.aborted) throw err; // a silent peer or a closed session: no second attempt
         return null;
       });
       if (resumed) return resumed;
     }
-    return this.#handshakeOn(session, route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }));
+    return this.#handshakeOn(session, route, (cb) => Handshake.initiator(this.#identity, { expectedPeer: route.peerKey, channelBinding: cb }), signal);
   }
 
   // The handshake, then the bind frame naming the session (SPEC.md §6).
-  async #handshakeOn(session: Session, route: Route, start: (channelBinding: Buffer | undefined) => Handshake): Promise<Connected> {
+  // `signal` (the session closing) drops the link, but only before the bind frame: until then the peer
+  // holds no session for it. After the bind the session closes it with a close frame instead.
+  async #handshakeOn(session: Session, route: Route, start: (channelBinding: Buffer | undefined) => Handshake, signal: AbortSignal): Promise<Connected> {
     const link = await this.#transport.dial(route.dial);
+    const onAbort = () => link.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
+      if (signal.aborted) throw new L2Error('ERR_L2_ABORTED', `session ${session.id} closed during its handshake`);
       const handshake = start(link.channelBinding ?? undefined);
       await link.send([handshake.start()]);
       const [reply] = await nextMessages(link, route.handshakeTimeout);
       const confirm = handshake.handle(reply)!;
       const channel = new Channel(link, handshake.frameCipher());
       await link.send([confirm]);
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) throw new L2Error('ERR_L2_ABORTED', `session ${session.id} closed during its handshake`);
       const purpose = session.wasEstablished ? BIND_RECONNECT : BIND_OPEN;
       channel.enqueue(FrameType.Bind, 1 + SESSION_ID_LEN, (out, at) => {
         out[at] = purpose;
@@ -348,6 +368,8 @@ export class Node extends EventEmitter<NodeEvents> {
     } catch (err) {
       link.abort();
       throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

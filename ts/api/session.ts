@@ -12,6 +12,9 @@ import { SessionDriver, SessionMachine } from '../session';
 import type { AuditRecord, Clock, HandshakeKind, Role, SessionConfigInput, SessionNotice, SessionState, StoredSession, TransportKind, WireMessage } from '../session';
 import { Channel, SEND_HIGH_WATER } from './channel';
 import { Inbox } from './inbox';
+import { SessionStream, checkStreamOptions } from './stream';
+import type { SessionStreamOptions } from './stream';
+import { options as checkOptions } from '../validate';
 import type { ReceiveOptions } from './inbox';
 import type { InboundFrame } from './channel';
 import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
@@ -58,8 +61,11 @@ export interface SessionHost {
   /** Records a transition of `session` (audit sink, then the node's observers). */
   audit(record: AuditRecord, session: Session): void;
   quarantine(peerDid: string, until: number): void;
-  /** Dials the peer and runs a handshake (initiator side only): a resumption when asked and possible, else a full one. */
-  connect(session: Session, kind: 'full' | 'resume'): Promise<Connected>;
+  /**
+   * Dials the peer and runs a handshake (initiator side only): a resumption when asked and possible,
+   * else a full one. `signal` (the session closing) drops the link while the handshake is under way.
+   */
+  connect(session: Session, kind: 'full' | 'resume', signal: AbortSignal): Promise<Connected>;
   /** Responder side: keeps the ticket of a completed handshake so the peer can resume later. */
   issueTicket(handshake: Handshake, ttl: number): void;
   closed(session: Session): void;
@@ -120,6 +126,12 @@ export interface SessionStats {
   readonly rttMs?: number;
 }
 
+/** Options of `session.close()`. */
+export interface CloseOptions {
+  /** Makes the close immediate: the link is dropped at once and `close()` rejects with `ERR_L2_ABORTED`. */
+  signal?: AbortSignal;
+}
+
 /** The error a caller waiting on a session sees when it fails or closes instead. */
 function failureCode(record: AuditRecord): L2ErrorCode {
   if (record.from === 'rotating' && record.to === 'failed') return 'ERR_L2_ROTATION';
@@ -152,6 +164,11 @@ export class Session extends EventEmitter<SessionEvents> {
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
   #reconnecting = false;
+  /** Aborted when the session closes: cancels handshakes under way. */
+  readonly #lifetime = new AbortController();
+  /** The channel being released by close (an aborted close drops it). */
+  #releasing: Channel | null = null;
+  #stream: SessionStream | null = null;
   readonly #inbox = new Inbox();
   readonly #stateWaiters = new Set<{ want: (s: SessionState) => boolean; resolve(): void; reject(e: L2Error): void }>();
 
@@ -304,14 +321,56 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.#until((s) => s === 'established' && this.keyEpoch > before);
   }
 
-  /** Closes the session: tells the peer, flushes what was sent, releases the link. */
-  async close(): Promise<void> {
+  /**
+   * Closes the session: tells the peer, flushes what was sent, releases the link (which waits while
+   * the peer's flow control holds data back). `signal` makes it immediate: the session closes either
+   * way, but on abort the link is dropped at once and `close()` rejects with `ERR_L2_ABORTED`.
+   */
+  async close(options?: CloseOptions): Promise<void> {
+    const signal = checkOptions<CloseOptions>('close options', options, ['signal'])?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new L2Error('ERR_L2_BAD_INPUT', 'signal must be an AbortSignal');
     if (this.state !== 'closed') {
       this.#channel?.enqueue(FrameType.Close, 0, () => undefined);
       this.#driver.input((m, now) => m.close(now, 'closed'));
     }
-    await this.#released;
+    if (!signal) return this.#released;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#releasing?.abort();
+        reject(new L2Error('ERR_L2_ABORTED', `close of session ${this.id} aborted: link dropped`));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.#released.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
   }
+
+  /**
+   * A `Duplex` over this session's messages (ts/api/stream.ts): a byte stream with backpressure both
+   * ways; `end()` sends an end marker (a half close) and the session stays open until `close()`. One
+   * stream at a time; it reads through `receive()`, so it gets nothing while `message` listeners take
+   * the messages. Throws `ERR_L2_INVALID_STATE` while another stream of the session is open.
+   */
+  stream(options?: SessionStreamOptions): SessionStream {
+    const o = checkStreamOptions(options);
+    if (this.#stream && !this.#stream.destroyed) throw new L2Error('ERR_L2_INVALID_STATE', `session ${this.id} already has an open stream`);
+    this.#stream = new SessionStream(this, MAX_MESSAGE_LEN, o);
+    return this.#stream;
+  }
+
+  /** @internal Resolves once the peer acknowledged every message sent so far; `ERR_L2_CLOSED` if the session closes first. */
+  async acknowledged(): Promise<void> {
+    for (;;) {
+      // Closed first: closing hands held messages back, which would look like "all acknowledged".
+      if (this.state === 'closed') throw new L2Error('ERR_L2_CLOSED', `session ${this.id} closed before the peer acknowledged everything`);
+      if (this.#machine.held === 0) return;
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    }
+  }
+
 
   /** Fires the session's timers due at `now` (`node.tick()`). */
   tick(now: number): void {
@@ -409,9 +468,10 @@ export class Session extends EventEmitter<SessionEvents> {
     // Answered by the node's accept path (acceptConnection). A session we did not dial cannot dial
     // either: it waits for the peer to come back. The reconnect loop, when running, dials already.
     if (role === 'responder' || !this.initiator || this.#reconnecting) return;
-    this.#host.connect(this, kind).then(
+    this.#host.connect(this, kind, this.#lifetime.signal).then(
       (connected) =>
         this.#driver.input((m, now) => {
+          if (m.state === 'closed') return release(connected.channel);
           if (m.state !== 'handshake_initiated') return connected.channel.abort();
           this.#attach(connected);
           m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
@@ -520,8 +580,9 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       for (let delay = 250; !this.#isClosed() && this.#channel === null; delay = Math.min(delay * 2, 8000)) {
         try {
-          const connected = await this.#host.connect(this, 'full');
-          if (this.#isClosed() || this.#channel !== null) {
+          const connected = await this.#host.connect(this, 'full', this.#lifetime.signal);
+          if (this.#isClosed()) return release(connected.channel);
+          if (this.#channel !== null) {
             connected.channel.abort();
             return;
           }
@@ -606,6 +667,8 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     if (record.to === 'closed') {
+      // Closed here: the stream ends quietly, as a destroyed socket does; any other end is its error.
+      if (record.reason === 'closed') this.#stream?.destroy();
       if (record.reason !== 'closed' && record.reason !== 'peer_closed' && this.listenerCount('error') > 0) {
         this.#emitSafe('error', new L2Error('ERR_L2_CLOSED', `session ${this.id} ended: ${record.reason}`));
       }
@@ -617,9 +680,20 @@ export class Session extends EventEmitter<SessionEvents> {
     const channel = this.#channel;
     this.#retire(channel);
     this.#channel = null;
+    this.#releasing = channel;
+    this.#lifetime.abort();
     this.#released = channel?.close() ?? Promise.resolve();
     this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
     this.#host.closed(this);
     this.#emitSafe('close');
   }
+}
+
+/**
+ * A link whose handshake completed after its session closed: the peer bound a session to it, so it
+ * gets a close frame (its session ends too) before the link is released, rather than a bare drop.
+ */
+function release(channel: Channel): void {
+  channel.enqueue(FrameType.Close, 0, () => undefined);
+  void channel.close();
 }
