@@ -149,7 +149,7 @@ function typecheck(dir) {
   return nodeIn(dir, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 }
 
-module.exports = { pack, tarball, install, nodeIn, typecheck, consumerEnv, pathWithoutRust, CJS_CHECK, ESM_CHECK };
+module.exports = { pack, tarball, install, nodeIn, typecheck, consumerEnv, CJS_CHECK, ESM_CHECK };
 
 if (require.main === module) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'l2-pack-test-'));
