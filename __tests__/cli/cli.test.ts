@@ -36,8 +36,8 @@ interface Running {
   exited: Promise<number>;
 }
 
-function start(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let err = '';
@@ -53,8 +53,8 @@ function start(args: string[]): Running {
 }
 
 /** Runs `l2s` to completion (bounded), with stdin closed at once. */
-async function run(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = start(args);
+async function run(args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = start(args, env);
   r.child.stdin!.end();
   const timer = setTimeout(() => r.child.kill('SIGKILL'), timeoutMs);
   const code = await r.exited;
@@ -296,6 +296,18 @@ describe('errors: one line, non-zero exit', () => {
     expect(r.stdout).toMatch(/no answer/);
     expect(r.stderr).toMatch(/^l2s: no answer from 127\.0\.0\.1:\d+\n$/);
   });
+});
+
+test('bench runs the benchmark suite with its arguments passed through, and exits with its code', async () => {
+  // L2_BENCH_TINY shrinks every measurement to a few milliseconds: this checks the plumbing, not speed.
+  const env = { ...process.env, L2_BENCH_TINY: '1' };
+  const r = await run(['bench', '--quick', '--section', 'handshake', '--json', 'bench.json'], 120_000, env);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'bench.json'), 'utf8')).sections).toEqual(['handshake']);
+  expect((await run(['bench', '--section', 'nonsense'], 60_000, env)).code).not.toBe(0);
+  const help = await run(['bench', '--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/the suite's options:\n.*--section/);
 });
 
 test('every command has --help, and l2s alone prints the command list', async () => {

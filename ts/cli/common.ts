@@ -70,6 +70,8 @@ export interface Command {
   readonly usage: string;
   readonly description?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Takes its arguments as they are (as positionals), for commands that hand them to another program. */
+  readonly passthrough?: boolean;
   run(args: Parsed): Promise<number>;
 }
 

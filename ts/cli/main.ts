@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   try {
     if (!command) throw new CliError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`, EXIT.usage);
-    const parsed = parse(command, rest);
+    const parsed = command.passthrough ? { values: {}, positionals: rest } : parse(command, rest);
     return parsed ? await command.run(parsed) : EXIT.ok;
   } catch (err) {
     process.stderr.write(`l2s: ${reasonOf(err)}\n`);
