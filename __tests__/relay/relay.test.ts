@@ -43,7 +43,8 @@ jest.setTimeout(60_000);
 
 const nodes: NodeT[] = [];
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.close()));
+  // Peers first, the relay last: one at a time, so no session sees both its ends close at once.
+  for (const n of nodes.splice(0).reverse()) await n.close();
 });
 
 async function listen(identity = Identity.generate()) {
