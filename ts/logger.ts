@@ -26,6 +26,7 @@ export interface Logger {
 
 /** Level names, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+/** One of `LOG_LEVELS`. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Checks that `value` has every log method; the message names what is missing. */

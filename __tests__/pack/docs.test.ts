@@ -1,4 +1,4 @@
-/** `npm run docs`: the API reference builds from the TypeScript sources. */
+/** `npm run docs`: the API reference builds from the TypeScript sources, and every export is documented. */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,9 +10,15 @@ const root = path.join(__dirname, '..', '..');
 let out: string;
 let built: ReturnType<typeof spawnSync>;
 
+interface Reflection {
+  name: string;
+  comment?: unknown;
+  signatures?: { comment?: unknown }[];
+}
+
 beforeAll(() => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'l2-docs-'));
-  built = spawnSync(process.execPath, [path.join(root, 'scripts', 'docs.js'), '--out', path.join(out, 'html')], {
+  built = spawnSync(process.execPath, [path.join(root, 'scripts', 'docs.js'), '--out', path.join(out, 'html'), '--json', path.join(out, 'api.json')], {
     cwd: root,
     encoding: 'utf8',
   });
@@ -26,4 +32,11 @@ test('the reference builds from ts/index.ts with typedoc, with a page per public
   for (const page of ['index.html', 'classes/Node.html', 'classes/Session.html', 'classes/L2Error.html', 'classes/Handshake.html', 'classes/FrameCipher.html', 'classes/Identity.html', 'variables/crypto.html']) {
     expect(fs.existsSync(path.join(out, 'html', page))).toBe(true);
   }
+});
+
+test('every declaration ts/index.ts exports has documentation', () => {
+  const api = JSON.parse(fs.readFileSync(path.join(out, 'api.json'), 'utf8')) as { children: Reflection[] };
+  const undocumented = api.children.filter((c) => !c.comment && !(c.signatures ?? []).some((s) => s.comment)).map((c) => c.name);
+  expect(api.children.length).toBeGreaterThan(20);
+  expect(undocumented).toEqual([]);
 });
