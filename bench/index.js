@@ -72,7 +72,9 @@ async function main() {
   if (results.scale || results.transport || results.handshake) {
     results.notes.push('Every initiator connects from 127.0.0.1, so the bench nodes lift the per-source admission limits (rate, burst, pending per source) and raise maxSessions; node-wide limits keep their defaults.');
   }
-  if (results.transport) results.notes.push(`@chainsafe/libp2p-quic is not measured: ${results.transport.libp2pQuic.note}`);
+  if (results.transport) {
+    results.notes.push('@chainsafe/libp2p-quic runs as version 1.1.8 inside libp2p 2 (the 2.x line needs libp2p 3 and Node ≥ 22; with Node 20 it fails to listen), one stream per connection, no extra encrypter or muxer (QUIC provides both).');
+  }
 
   const md = report.markdown(results);
   process.stdout.write(`${md}\n`);

@@ -14,6 +14,7 @@ const { execFileSync } = require('node:child_process');
 const { Node, Identity } = require('..');
 const { serveSession, serveStream } = require('./lib/jobs');
 const { BENCH_LIMITS } = require('./lib/peer-client');
+const libp2p = require('./lib/libp2p');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -54,6 +55,9 @@ async function main() {
     const tcp = net.createServer((sock) => serveStream(sock));
     for (const s of [chacha, aes, tcp]) servers.push(s);
     Object.assign(info, { cert, certKind: 'ECDSA P-256 self-signed', tlsChacha: await listen(chacha), tlsAes: await listen(aes), plainTcp: await listen(tcp) });
+    const quic = await libp2p.listen(serveStream);
+    servers.push({ close: quic.stop });
+    info.libp2pQuic = quic.addr;
   }
   process.on('message', async (m) => {
     if (m.type === 'measure') {
@@ -64,7 +68,7 @@ async function main() {
       if (m.links) for (const s of sessions) messagesSent += s.link?.stats().messagesSent ?? 0;
       process.send({ type: 'measured', id: m.id, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, cpuMicros: cpu.user + cpu.system, sessions: sessions.size, messagesSent });
     } else if (m.type === 'stop') {
-      for (const s of servers) s.close();
+      for (const s of servers) await s.close();
       await node.close();
       process.exit(0);
     }
