@@ -220,6 +220,19 @@ describe('listen, connect, status and metrics', () => {
     await waitFor('the listener to see the close', () => events().find((e) => e.event === 'close' && e.sessionId === established.sessionId));
   });
 
+  test('a listener whose stdout reader goes away ends quietly (no stack trace)', async () => {
+    const other = start(['listen', '--identity', 'client.json', '--log-level', 'silent']);
+    await waitFor('the second listener', () => other.stdout().includes('control'));
+    const [quic] = /quic\s+(\S+)/.exec(other.stdout())!.slice(1);
+    const did = JSON.parse(fs.readFileSync(path.join(dir, 'client.json'), 'utf8')).did;
+    other.child.stdout!.destroy();
+    const client = start(['connect', did, '--address', `quic=${quic}`]);
+    client.child.stdin!.end('to nobody\n');
+    expect(await other.exited).toBe(0);
+    expect(other.stderr()).toBe('');
+    client.child.kill('SIGKILL');
+  });
+
   test('discover lists the listener: its DID (verified), transports and our observed address', async () => {
     const r = await run(['discover', listening.addresses.discovery, '--json']);
     expect(r.code).toBe(0);

@@ -27,6 +27,11 @@ function usage(): string {
 
 /** Runs `l2s` with `argv` (without `node` and the script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Whoever reads our output went away (`l2s listen | head -1`): end quietly, as other commands do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT.ok);
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
