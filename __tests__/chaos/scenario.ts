@@ -74,11 +74,15 @@ interface Transition {
   reason: string;
   keyEpoch: number;
   transport: string;
+  /** Wall-clock ms (the peers' clocks are the host's). */
+  time: number;
 }
 
 interface PeerReport {
   state: SessionState | null;
   transport: string | null;
+  /** The transport of the link actually under the session. */
+  linkTransport: string | null;
   keyEpoch: number;
   pending: number;
   sent: number;
@@ -105,12 +109,17 @@ export interface ScenarioResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls both peers' reports until `ok(a, b)` holds; the test's own timeout bounds the wait. */
-async function waitFor(a: RpcClient, b: RpcClient, ok: (a: PeerReport, b: PeerReport) => boolean): Promise<[PeerReport, PeerReport]> {
+/**
+ * Polls both peers' reports until `ok(a, b)` holds. The bound is generous (a stuck phase, not a slow
+ * one) and well inside the test's timeout, so a failure still gets the peers' reports logged.
+ */
+async function waitFor(a: RpcClient, b: RpcClient, ok: (a: PeerReport, b: PeerReport) => boolean, what = 'the peers', timeoutMs = 60_000): Promise<[PeerReport, PeerReport]> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [ra, rb] = await Promise.all([a.call<PeerReport>('report'), b.call<PeerReport>('report')]);
     if (ra.errors.length > 0 || rb.errors.length > 0) throw new Error(`a sender failed: A ${ra.errors.join('; ')} B ${rb.errors.join('; ')}`);
     if (ok(ra, rb)) return [ra, rb];
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s (A ${ra.state} over ${ra.transport}, B ${rb.state} over ${rb.transport})`);
     await sleep(100);
   }
 }
@@ -118,21 +127,21 @@ async function waitFor(a: RpcClient, b: RpcClient, ok: (a: PeerReport, b: PeerRe
 /** Waits until both directions delivered `n` more messages than they had. */
 async function progress(a: RpcClient, b: RpcClient, n: number): Promise<void> {
   const [ra, rb] = await waitFor(a, b, () => true);
-  await waitFor(a, b, (x, y) => x.received.delivered >= ra.received.delivered + n && y.received.delivered >= rb.received.delivered + n);
+  await waitFor(a, b, (x, y) => x.received.delivered >= ra.received.delivered + n && y.received.delivered >= rb.received.delivered + n, `${n} more messages each way`);
 }
 
 /**
  * Rotates from `side`. A rotation starts only from `established`: when a loss burst briefly degraded
  * the session (allowed by the table), wait for it to come back and ask again.
  */
-async function rotate(side: RpcClient): Promise<void> {
+async function rotate(a: RpcClient, b: RpcClient, side: RpcClient): Promise<void> {
   for (;;) {
     try {
       await side.call('rotate', undefined, 60_000);
       return;
     } catch (err) {
       if ((err as { code?: string }).code !== 'ERR_L2_INVALID_STATE') throw err;
-      while ((await side.call<PeerReport>('report')).state !== 'established') await sleep(100);
+      await waitFor(a, b, (x, y) => (side === a ? x : y).state === 'established', 'established again to rotate');
     }
   }
 }
@@ -175,48 +184,52 @@ async function scenario(h: Harness, log: (line: string) => void, peers: RpcClien
   await progress(a, b, 50);
   let rotations = 0;
   for (const side of [a, b, a]) {
-    await rotate(side);
+    await rotate(a, b, side);
     rotations++;
     await progress(a, b, 25);
   }
 
   const chaosPhase = udpDelta(beforeChaos, await path.impair.stats());
+  // Calm before the block, so the QUIC backlog left by the loss drains: the block phase then shows
+  // the fallback alone, whose time must stay under the heartbeats' degrade threshold.
+  await path.impair.recover();
+  await progress(a, b, 25);
 
   phase('UDP blocked: QUIC dies, the session must carry on over μTCP');
   await path.impair.blockUdp();
-  await waitFor(a, b, (x, y) => x.transport === 'tcp' && y.transport === 'tcp');
+  await waitFor(a, b, (x, y) => x.transport === 'tcp' && y.transport === 'tcp', 'move to μTCP');
   await progress(a, b, 50);
 
   phase('short partition: both sides degraded, then recovery before the degraded timeout');
   await path.impair.partition();
-  await waitFor(a, b, (x, y) => x.state === 'degraded' && y.state === 'degraded');
+  await waitFor(a, b, (x, y) => x.state === 'degraded' && y.state === 'degraded', 'degraded on both sides');
   // Held past the threshold: messages keep being accepted into the queue meanwhile.
   await sleep(SCENARIO_CONFIG.heartbeatInterval);
   await path.impair.recover();
-  await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established');
+  await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established', 'established on both sides');
   await progress(a, b, 50);
 
   phase('long partition: degraded too long, suspended, retries fail while nothing passes');
   await path.impair.partition();
   const suspendedBefore = (r: PeerReport) => r.transitions.filter((t) => t.to === 'suspended').length;
   const [sa, sb] = await waitFor(a, b, () => true).then(([x, y]) => [suspendedBefore(x), suspendedBefore(y)]);
-  await waitFor(a, b, (x, y) => suspendedBefore(x) > sa && suspendedBefore(y) > sb);
+  await waitFor(a, b, (x, y) => suspendedBefore(x) > sa && suspendedBefore(y) > sb, 'suspension on both sides');
   // A retried and the retry timed out (its dial held by the partition) before the path heals.
   const failedBefore = (r: PeerReport) => r.transitions.filter((t) => t.from === 'handshake_initiated' && t.to === 'failed').length;
   const fa = failedBefore((await waitFor(a, b, () => true))[0]);
-  await waitFor(a, b, (x) => failedBefore(x) > fa);
+  await waitFor(a, b, (x) => failedBefore(x) > fa, 'failed retry on A');
   await path.impair.recover();
   phase('recovery: a retry re-establishes, queued messages flushed');
-  await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established');
+  await waitFor(a, b, (x, y) => x.state === 'established' && y.state === 'established', 'established on both sides');
   await progress(a, b, 50);
 
   phase('stop sending and drain');
   const [sentA, sentB] = await Promise.all([a.call<{ sent: number }>('stop'), b.call<{ sent: number }>('stop')]);
-  const [ra, rb] = await waitFor(a, b, (x, y) => y.received.delivered >= sentA.sent && x.received.delivered >= sentB.sent);
+  const [ra, rb] = await waitFor(a, b, (x, y) => y.received.delivered >= sentA.sent && x.received.delivered >= sentB.sent, 'complete delivery');
   const relay = await path.impair.stats();
   await Promise.all([a.call('close'), b.call('close')]);
   const seconds = (Date.now() - t0) / 1000;
-  const summary = summarise(h.label, ra, rb, relay, chaosPhase, rotations, seconds);
+  const summary = summarise(h.label, t0, ra, rb, relay, chaosPhase, rotations, seconds);
   log(summary);
   return { label: h.label, a: ra, b: rb, relay, chaosPhase, rotations, seconds, summary };
 }
@@ -229,14 +242,14 @@ function udpDelta(before: RelayCounters, after: RelayCounters): RelayCounters['u
   return { a2b: d(before.udp.a2b, after.udp.a2b), b2a: d(before.udp.b2a, after.udp.b2a) };
 }
 
-function summarise(label: string, a: PeerReport, b: PeerReport, relay: RelayCounters, chaos: RelayCounters['udp'], rotations: number, seconds: number): string {
+function summarise(label: string, t0: number, a: PeerReport, b: PeerReport, relay: RelayCounters, chaos: RelayCounters['udp'], rotations: number, seconds: number): string {
   const dir = (name: string, from: PeerReport, to: PeerReport) =>
     `${name} sent ${from.sent} delivered ${to.received.delivered} duplicated ${to.received.duplicated} reordered ${to.received.outOfOrder}`;
   const u = (d: 'a2b' | 'b2a') => {
     const c = relay.udp[d];
     return `${d} fwd ${c.forwarded} drop ${c.droppedByLoss}+${c.droppedByBlock}blk dup ${c.duplicated} reord ${c.reordered}`;
   };
-  const states = (r: PeerReport) => r.transitions.map((t) => t.to).join('>');
+  const states = (r: PeerReport) => r.transitions.map((t) => `${t.to}@${((t.time - t0) / 1000).toFixed(1)}`).join(' > ');
   const pct = (n: number, of: number) => `${((100 * n) / Math.max(of, 1)).toFixed(1)}%`;
   const phase = (d: 'a2b' | 'b2a') => {
     const c = chaos[d];
@@ -245,6 +258,7 @@ function summarise(label: string, a: PeerReport, b: PeerReport, relay: RelayCoun
   };
   return [
     `chaos[${label}] ${seconds.toFixed(1)} s: ${dir('A→B', a, b)}; ${dir('B→A', b, a)}`,
+    `  transport at the end A ${a.transport} (link ${a.linkTransport}), B ${b.transport} (link ${b.linkTransport})`,
     `  rotations ${rotations} (key epoch A ${a.keyEpoch}, B ${b.keyEpoch}); fallbacks to μTCP ${a.fallbacks} (A dialled μTCP ${a.tcpFallbacks}×); queue-full retries A ${a.limitHits} B ${b.limitHits}`,
     `  chaos phase udp ${phase('a2b')}; ${phase('b2a')}`,
     `  relay totals udp ${u('a2b')}; ${u('b2a')}; tcp a2b ${relay.tcp.a2b.bytes} B, b2a ${relay.tcp.b2a.bytes} B, ${relay.tcp.connections} conns (${relay.tcp.heldConnections} held), stalled ${relay.tcp.a2b.stalledMs} ms`,

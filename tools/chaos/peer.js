@@ -133,6 +133,7 @@ const emit = serve({
     return {
       state: session?.state ?? null,
       transport: session?.transport ?? null,
+      linkTransport: session?.link?.transport ?? null,
       keyEpoch: session?.keyEpoch ?? 0,
       pending: session?.pending ?? 0,
       sent: sender.next,
