@@ -17,7 +17,7 @@ export type L2ErrorCode =
   | 'ERR_L2_ABORTED'
   | 'ERR_L2_INTERNAL';
 
-export const L2_ERROR_CODES: readonly L2ErrorCode[] = [
+export const L2_ERROR_CODES: readonly L2ErrorCode[] = Object.freeze([
   'ERR_L2_BAD_INPUT',
   'ERR_L2_AUTH_FAILED',
   'ERR_L2_TIMEOUT',
@@ -31,19 +31,24 @@ export const L2_ERROR_CODES: readonly L2ErrorCode[] = [
   'ERR_L2_CLOSED',
   'ERR_L2_ABORTED',
   'ERR_L2_INTERNAL',
-];
+]);
+
+const KNOWN = new Set<string>(L2_ERROR_CODES);
 
 export class L2Error extends Error {
   readonly code: L2ErrorCode;
 
   constructor(code: L2ErrorCode, message: string, options?: { cause?: unknown }) {
+    // A code outside the list would break every `switch (err.code)` downstream.
+    if (!KNOWN.has(code) || typeof message !== 'string') {
+      throw new L2Error('ERR_L2_BAD_INPUT', `L2Error needs a code from L2_ERROR_CODES and a message string, got ${typeof code === 'string' ? code : typeof code}`);
+    }
     super(message, options);
     this.name = 'L2Error';
     this.code = code;
   }
 }
 
-const KNOWN = new Set<string>(L2_ERROR_CODES);
 
 /** Converts anything thrown by the native addon into an `L2Error` (native errors carry the code). */
 export function toL2Error(err: unknown): L2Error {

@@ -6,18 +6,19 @@ import { native } from './native';
 import { guard } from './guard';
 import { L2Error, L2ErrorCode, toL2Error } from './errors';
 import { Identity, didToPublicKey, nativeIdentity } from './identity';
-import { bytes, optionalBytes, options } from './validate';
+import { bytes, optionalBytes, optionalNumber, options, time } from './validate';
 
 type NativeHandshake = InstanceType<typeof native.Handshake>;
 type NativeTicketStore = InstanceType<typeof native.TicketStore>;
 type NativeFrameCipher = InstanceType<typeof native.FrameCipher>;
 
 /** Frame types (authenticated in the header). */
-export const FrameType = { Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5, Ack: 6, Bind: 7 } as const;
+// Frozen: the session layer reads these, so no caller may change them under it.
+export const FrameType = Object.freeze({ Data: 1, Heartbeat: 2, HeartbeatAck: 3, Rotate: 4, Close: 5, Ack: 6, Bind: 7 } as const);
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Per-frame outcome in `openBatch`. */
-export const FrameStatus = { Ok: 0, AuthFailed: 1, Replay: 2, UnknownEpoch: 3, Limit: 4 } as const;
+export const FrameStatus = Object.freeze({ Ok: 0, AuthFailed: 1, Replay: 2, UnknownEpoch: 3, Limit: 4 } as const);
 export type FrameStatus = (typeof FrameStatus)[keyof typeof FrameStatus];
 
 /** Options of a handshake. */
@@ -97,7 +98,8 @@ export class TicketStore {
   insert(handshake: Handshake, expiresAtMs: number, nowMs: number): void {
     const hs = handshakeHandles.get(handshake);
     if (!hs) throw new L2Error('ERR_L2_BAD_INPUT', 'insert expects a Handshake');
-    guard(() => ticketStores.get(this)!.insert(hs, expiresAtMs, nowMs));
+    const [expires, now] = [time('expiresAtMs', expiresAtMs), time('nowMs', nowMs)];
+    guard(() => ticketStores.get(this)!.insert(hs, expires, now));
   }
 
   /** Tickets held. */
@@ -111,6 +113,7 @@ export class Handshake {
   readonly #hs: NativeHandshake;
 
   private constructor(hs: NativeHandshake) {
+    if (!(hs instanceof native.Handshake)) throw new L2Error('ERR_L2_BAD_INPUT', 'a Handshake comes from Handshake.initiator(), responder() or the resume starters');
     this.#hs = hs;
     handshakeHandles.set(this, hs);
   }
@@ -140,7 +143,8 @@ export class Handshake {
   static resumeResponder(store: TicketStore, hello: Uint8Array, nowMs: number, options?: Pick<HandshakeOptions, 'channelBinding'>): Handshake {
     const s = ticketStores.get(store);
     if (!s) throw new L2Error('ERR_L2_BAD_INPUT', 'resumeResponder expects a TicketStore');
-    return new Handshake(guard(() => native.Handshake.resumeResponder(s, bytes('hello', hello), nowMs, toOptions(options))));
+    const now = time('nowMs', nowMs);
+    return new Handshake(guard(() => native.Handshake.resumeResponder(s, bytes('hello', hello), now, toOptions(options))));
   }
 
   /** True for a resumption (no KEM), false for a full handshake. */
@@ -191,6 +195,7 @@ export class Handshake {
   /** Moves the keys into a frame cipher (once: a second cipher would reuse nonces). */
   frameCipher(opts?: FrameCipherOptions): FrameCipher {
     const o = options<FrameCipherOptions>('frame cipher options', opts, CIPHER_OPTIONS);
+    for (const k of CIPHER_OPTIONS) optionalNumber(k, o?.[k]);
     return new FrameCipher(guard(() => this.#hs.frameCipher(o)));
   }
 

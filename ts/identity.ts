@@ -10,6 +10,7 @@ const inner = new WeakMap<Identity, NativeIdentity>();
 /** A long-term Ed25519 identity. */
 export class Identity {
   private constructor(handle: NativeIdentity) {
+    if (!(handle instanceof native.Identity)) throw new L2Error('ERR_L2_BAD_INPUT', 'an Identity comes from Identity.generate() or Identity.fromSeed()');
     inner.set(this, handle);
   }
 

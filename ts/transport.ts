@@ -7,7 +7,7 @@ import { native } from './native';
 import { guard } from './guard';
 import { L2Error, toL2Error } from './errors';
 import { Identity, nativeIdentity } from './identity';
-import { bytes, options, optionalInt } from './validate';
+import { bytes, options, optionalInt, optionalNumber } from './validate';
 
 type NativeNode = InstanceType<typeof native.TransportNode>;
 type NativeLink = InstanceType<typeof native.TransportLink>;
@@ -93,6 +93,7 @@ export class Link {
 
   /** @internal */
   constructor(link: NativeLink) {
+    if (!(link instanceof native.TransportLink)) throw new L2Error('ERR_L2_BAD_INPUT', 'a Link comes from TransportNode.dial() or accept()');
     this.#link = link;
   }
 
@@ -151,6 +152,7 @@ export class TransportNode {
   readonly #node: NativeNode;
 
   private constructor(node: NativeNode) {
+    if (!(node instanceof native.TransportNode)) throw new L2Error('ERR_L2_BAD_INPUT', 'a TransportNode comes from TransportNode.listen()');
     this.#node = node;
   }
 
@@ -162,6 +164,7 @@ export class TransportNode {
     if (o) {
       for (const k of ['quicPort', 'tcpPort', 'discoveryPort'] as const) optionalInt(k, o[k], 0, 65535);
       optionalInt('maxMessageLen', o.maxMessageLen, 1, 2 ** 32 - 1);
+      optionalNumber('quicIdleTimeoutMs', o.quicIdleTimeoutMs);
     }
     const id = nativeIdentity(identity);
     return new TransportNode(await settle(() => guard(() => native.TransportNode.listen(id, o))));
@@ -192,7 +195,7 @@ export class TransportNode {
 
   /** Asks the discovery service at `address` who is there. */
   discover(address: string, timeoutMs?: number): Promise<DiscoveryAnswer> {
-    return settle(() => this.#node.discover(address, timeoutMs)) as Promise<DiscoveryAnswer>;
+    return settle(() => this.#node.discover(address, optionalInt('timeoutMs', timeoutMs, 1, 2 ** 31 - 1))) as Promise<DiscoveryAnswer>;
   }
 
   /** Counters. */

@@ -14,7 +14,7 @@ import { systemClock } from '../session';
 import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
 import { parseConfig } from '../session';
 import { DialOptions, Link, TransportAddresses, TransportNode } from '../transport';
-import { options as checkOptions, optionalInt } from '../validate';
+import { address, bytes, finite, options as checkOptions, optionalInt } from '../validate';
 import { Channel, nextMessages } from './channel';
 import { Connected, ExportedSession, Session, SessionHost } from './session';
 
@@ -36,13 +36,32 @@ export interface Resolver {
   resolve(did: string): ResolvedPeer | undefined | Promise<ResolvedPeer | undefined>;
 }
 
+/** Checks addresses given by a caller or a resolver (`ip:port` strings). */
+function checkAddresses(v: unknown): PeerAddresses | undefined {
+  // `discovery` is allowed so `node.addresses` can be passed as it is.
+  const a = checkOptions<PeerAddresses & { discovery?: string }>('addresses', v, ['quic', 'tcp', 'discovery']);
+  if (!a) return undefined;
+  return {
+    quic: a.quic === undefined ? undefined : address('addresses.quic', a.quic),
+    tcp: a.tcp === undefined ? undefined : address('addresses.tcp', a.tcp),
+  };
+}
+
+/** Checks what a resolver says about a peer: a 32-byte key and well-formed addresses. */
+function checkPeer(peer: unknown): ResolvedPeer {
+  const p = checkOptions<ResolvedPeer>('resolved peer', peer, ['publicKey', 'addresses']);
+  if (!p || bytes('publicKey', p.publicKey).length !== 32) throw new L2Error('ERR_L2_BAD_INPUT', 'a resolved peer needs a 32-byte publicKey');
+  return { publicKey: p.publicKey, addresses: checkAddresses(p.addresses) };
+}
+
 /** A resolver backed by a map, for tests and static configurations. */
 export class MemoryResolver implements Resolver {
   readonly #peers = new Map<string, ResolvedPeer>();
 
   /** Records what `did` resolves to. */
   set(did: string, peer: ResolvedPeer): this {
-    this.#peers.set(did, peer);
+    if (typeof did !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', 'did must be a string');
+    this.#peers.set(did, checkPeer(peer));
     return this;
   }
 
@@ -139,6 +158,7 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #accepting: Promise<void>;
 
   private constructor(transport: TransportNode, o: NodeOptions) {
+    if (!(transport instanceof TransportNode) || !(o?.identity instanceof Identity)) throw new L2Error('ERR_L2_BAD_INPUT', 'a Node comes from Node.listen()');
     super();
     this.#transport = transport;
     this.#identity = o.identity;
@@ -196,6 +216,12 @@ export class Node extends EventEmitter<NodeEvents> {
       throw new L2Error('ERR_L2_BAD_INPUT', 'audit must be a function or a file path');
     }
     if (o.logger !== undefined) checkLogger(o.logger);
+    if (o.resolver !== undefined && typeof (o.resolver as Partial<Resolver> | null)?.resolve !== 'function') {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'resolver must be an object with a resolve(did) method');
+    }
+    if (o.clock !== undefined && (typeof (o.clock as Partial<Clock> | null)?.now !== 'function' || typeof o.clock?.schedule !== 'function')) {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'clock must have now() and schedule(at, callback)');
+    }
     const transport = await TransportNode.listen(o.identity, {
       host: o.host,
       quicPort: o.quicPort,
@@ -241,11 +267,16 @@ export class Node extends EventEmitter<NodeEvents> {
    */
   async resume(peerDid: string, stored: ExportedSession, opts: ResumeOptions): Promise<Session> {
     const o = checkOptions<ResumeOptions>('resume options', opts, [...ESTABLISH_OPTIONS, 'key']);
-    if (!o || !(o.key instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'resume needs the key the session was exported with');
-    if (typeof stored !== 'object' || stored === null || typeof stored.ticket !== 'string' || stored.peerDid !== peerDid || !/^[0-9a-f]{16}$/.test(String(stored.sessionId))) {
+    if (!o || !(o.key instanceof Uint8Array) || bytes('key', o.key).length !== 32) throw new L2Error('ERR_L2_BAD_INPUT', 'resume needs the 32-byte key the session was exported with');
+    // A sealed ticket is 93 bytes (SPEC.md §3.5): anything far larger is not one.
+    if (typeof stored !== 'object' || stored === null || typeof stored.ticket !== 'string' || !/^[A-Za-z0-9+/]{1,1024}={0,2}$/.test(stored.ticket) || stored.peerDid !== peerDid || !/^[0-9a-f]{16}$/.test(String(stored.sessionId))) {
       throw new L2Error('ERR_L2_BAD_INPUT', `stored session is not an export of a session with ${String(peerDid)}`);
     }
     const { ticket, ...state } = stored;
+    // The rest of the export feeds the session's clock arithmetic: numbers only, or nothing works.
+    if (state.initiator !== true || !Number.isSafeInteger(state.keyEpoch) || state.keyEpoch < 1 || !Number.isFinite(state.kemAt) || !Number.isFinite(state.expiresAt)) {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'stored session has bad fields (initiator, keyEpoch, kemAt, expiresAt)');
+    }
     return this.#open(peerDid, o, { state, ticket: Buffer.from(ticket, 'base64'), key: o.key });
   }
 
@@ -259,7 +290,9 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#checkQuarantine(peerDid);
     const peer = await this.#resolve(peerDid);
     if (signal?.aborted) throw aborted();
-    const addresses = o.addresses ?? peer.addresses;
+    const addresses = checkAddresses(o.addresses) ?? peer.addresses;
+    optionalInt('quicTimeout', o.quicTimeout, 1, 3_600_000);
+    if (o.config !== undefined) parseConfig(o.config);
     if (!addresses?.quic && !addresses?.tcp) throw new L2Error('ERR_L2_BAD_INPUT', `no address for ${peerDid}: pass addresses or a resolver that knows them`);
     const transport = o.transport ?? 'auto';
     if (!['auto', 'quic', 'tcp'].includes(transport)) throw new L2Error('ERR_L2_BAD_INPUT', `transport must be 'auto', 'quic' or 'tcp'`);
@@ -296,8 +329,9 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /** Fires every session timer due at `now`, for callers who drive time themselves. */
-  tick(now = this.#clock.now()): void {
-    for (const s of this.#sessions) s.tick(now);
+  tick(now?: number): void {
+    const at = now === undefined ? this.#clock.now() : finite('now', now);
+    for (const s of this.#sessions) s.tick(at);
   }
 
   /** Closes every session and the transports; afterwards nothing keeps the process alive. */
@@ -317,8 +351,14 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   async #resolve(did: string): Promise<ResolvedPeer> {
-    const found = await this.#resolver?.resolve(did);
-    if (found) return found;
+    let found: unknown;
+    try {
+      found = await this.#resolver?.resolve(did);
+    } catch (err) {
+      // The resolver is the caller's code: its failure is reported, not let through untyped.
+      throw err instanceof L2Error ? err : new L2Error('ERR_L2_BAD_INPUT', `the resolver failed for ${did}: ${String(err)}`, { cause: err });
+    }
+    if (found) return checkPeer(found);
     if (did.startsWith('did:key:')) return { publicKey: didToPublicKey(did) };
     throw new L2Error('ERR_L2_BAD_INPUT', `cannot resolve ${did}: only did:key works without a resolver`);
   }

@@ -14,7 +14,7 @@ import { Channel, SEND_HIGH_WATER } from './channel';
 import { Inbox } from './inbox';
 import { SessionStream, checkStreamOptions } from './stream';
 import type { SessionStreamOptions } from './stream';
-import { options as checkOptions } from '../validate';
+import { bytes, finite, options as checkOptions } from '../validate';
 import type { ReceiveOptions } from './inbox';
 import type { InboundFrame } from './channel';
 import { frameTypeOf, payloadLength, readPayload, writePayload } from './frames';
@@ -174,6 +174,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** @internal Sessions come from `Node.establish()` and the node's `session` event. */
   constructor(host: SessionHost, init: SessionInit) {
+    if (typeof host?.connect !== 'function' || typeof host.clock?.schedule !== 'function' || typeof init?.id !== 'string' || typeof init.peerDid !== 'string' || !(init.peerKey instanceof Uint8Array) || (init.transport !== 'quic' && init.transport !== 'tcp')) {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'sessions come from node.establish(), node.resume() and the session event of a node');
+    }
     super();
     this.id = init.id;
     this.peerDid = init.peerDid;
@@ -273,7 +276,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * after close.
    */
   async send(data: Uint8Array): Promise<void> {
-    if (!(data instanceof Uint8Array)) throw new L2Error('ERR_L2_BAD_INPUT', 'send(data): data must be a Uint8Array or Buffer');
+    bytes('send(data): data', data);
     if (data.length > MAX_MESSAGE_LEN) {
       throw new L2Error('ERR_L2_BAD_INPUT', `send(data): ${data.length} bytes exceed the ${MAX_MESSAGE_LEN}-byte message limit; split it`);
     }
@@ -374,6 +377,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Fires the session's timers due at `now` (`node.tick()`). */
   tick(now: number): void {
+    finite('now', now);
     this.#driver.input((m) => m.handleTimeout(now));
   }
 
@@ -394,6 +398,9 @@ export class Session extends EventEmitter<SessionEvents> {
    * the peer reconnecting (say over μTCP after QUIC died).
    */
   acceptConnection(connected: Connected, transport: TransportKind): void {
+    if (!(connected?.channel instanceof Channel) || !(connected.handshake instanceof Handshake) || (transport !== 'quic' && transport !== 'tcp')) {
+      throw new L2Error('ERR_L2_BAD_INPUT', 'acceptConnection takes a link the node connected');
+    }
     if (!this.initiator) this.#host.issueTicket(connected.handshake, this.#machine.config.ttl);
     this.#driver.input((m, now) => {
       switch (m.state) {

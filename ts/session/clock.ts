@@ -1,3 +1,5 @@
+import { callback, finite, time } from '../validate';
+
 /**
  * Time for the session layer. The state machine never reads a clock: its driver does, through this
  * interface, so tests swap in `FakeClock` and jump straight to the next deadline.
@@ -27,16 +29,16 @@ const MAX_TIMER_DELAY = 2_147_483_647;
  * so audit times read as dates while deadlines never jump with NTP. Timers are unref'd: a session must
  * not hold the process open after its owner is done with it.
  */
-export const systemClock: Clock = {
+export const systemClock: Clock = Object.freeze({
   now: () => TIME_ORIGIN + performance.now(),
-  schedule(at, callback) {
+  schedule(at: number, run: () => void) {
     // Node fires longer delays at once; a clamped timer fires early instead, and the driver just re-arms it.
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - systemClock.now()));
-    const handle = setTimeout(callback, delay);
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, finite('at', at) - systemClock.now()));
+    const handle = setTimeout(callback('callback', run), delay);
     handle.unref();
     return () => clearTimeout(handle);
   },
-};
+});
 
 interface Pending {
   readonly at: number;
@@ -52,7 +54,7 @@ export class FakeClock implements Clock {
 
   /** Starts at `start` ms (default 0). */
   constructor(start = 0) {
-    this.time = start;
+    this.time = finite('start', start);
   }
 
   /** The virtual time. */
@@ -61,8 +63,8 @@ export class FakeClock implements Clock {
   }
 
   /** Queues `callback` for virtual time `at`; callbacks due at the same time run in scheduling order. */
-  schedule(at: number, callback: () => void): Cancel {
-    const entry: Pending = { at, order: this.counter++, callback };
+  schedule(at: number, run: () => void): Cancel {
+    const entry: Pending = { at: finite('at', at), order: this.counter++, callback: callback('callback', run) as () => void };
     this.pending.push(entry);
     return () => {
       this.pending = this.pending.filter((p) => p !== entry);
@@ -71,11 +73,12 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, running every callback that falls due on the way. */
   advance(ms: number): void {
-    this.advanceTo(this.time + ms);
+    this.advanceTo(this.time + time('ms', ms));
   }
 
   /** Moves time to `target` (never backwards), running due callbacks at their own times. */
   advanceTo(target: number): void {
+    finite('target', target);
     for (let next = this.takeDue(target); next; next = this.takeDue(target)) {
       this.time = Math.max(this.time, next.at);
       next.callback();
