@@ -176,11 +176,25 @@ test('QUIC made unavailable mid-session → the session continues over μTCP, th
   relay.close(); // UDP blocked from here on
   for (const m of before.slice(10)) await s.send(Buffer.from(m));
   expect(await collect(peer, 20)).toEqual(before);
-  expect(s.transport).toBe('tcp');
+  expect([s.transport, peer.transport]).toEqual(['tcp', 'tcp']);
   expect(s.state).toBe('established');
   expect(errors).toEqual([]);
   await peer.send(Buffer.from('back over tcp'));
   expect(await collect(s, 1)).toEqual(['back over tcp']);
+});
+
+test('QUIC unreachable at the first dial → the session opens over μTCP and says so on both sides', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const dead = dgram.createSocket('udp4'); // bound and silent: QUIC never answers
+  await new Promise<void>((r) => dead.bind(0, '127.0.0.1', () => r()));
+  const inbound = nextSession(bob);
+  const s = await alice.establish(bob.did, { addresses: { quic: `127.0.0.1:${dead.address().port}`, tcp: bob.addresses.tcp }, quicTimeout: 300 });
+  const peer = await inbound;
+  dead.close();
+  expect([s.transport, peer.transport]).toEqual(['tcp', 'tcp']);
+  await s.send(Buffer.from('over tcp'));
+  expect(await collect(peer, 1)).toEqual(['over tcp']);
 });
 
 test('a peer that goes silent → degraded → messages queued → peer returns → queue flushed in order', async () => {

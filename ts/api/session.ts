@@ -410,6 +410,7 @@ export class Session extends EventEmitter<SessionEvents> {
         case 'suspended':
         case 'failed':
           m.handlePeerHello(connected.handshake.isResumption ? 'resume' : 'full', now);
+          m.handleTransportChanged(transport, now);
           this.#attach(connected);
           return m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
         case 'rotating':
@@ -480,6 +481,8 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#driver.input((m, now) => {
           if (m.state === 'closed') return release(connected.channel);
           if (m.state !== 'handshake_initiated') return connected.channel.abort();
+          // The dial may have fallen back from QUIC to μTCP.
+          m.handleTransportChanged(connected.channel.link.transport, now);
           this.#attach(connected);
           m.handleHandshakeResult({ ok: true, keyEpoch: ++this.#epochs }, now);
         }),
