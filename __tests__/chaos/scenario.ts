@@ -298,6 +298,7 @@ export function checkScenario(r: ScenarioResult, opts: { relayImpairs: boolean }
     expect(suspended).toBeGreaterThan(0);
     expect(tail.slice(suspended)).toContain('established');
     expect(side.state).toBe('established');
+    expect(side.transport).toBe(side.linkTransport);
     expect(side.transitions.filter((t) => t.to === 'rotating').length).toBeGreaterThanOrEqual(r.rotations);
   }
   // From suspended the dialling side retries with new handshakes; one timed out in the partition.
