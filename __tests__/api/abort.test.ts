@@ -3,7 +3,7 @@
  * rejects with ERR_L2_ABORTED and leaves no session behind on either node.
  */
 import { randomBytes } from 'node:crypto';
-import { Identity, Node, Session } from '../../ts';
+import { FakeClock, Identity, Node, Session } from '../../ts';
 import { closeNodes, listen, nextSession, pair, rejection, silentTcp, udpRelay, until } from './helpers';
 
 jest.setTimeout(120_000);
@@ -22,17 +22,21 @@ test('establish with an already aborted signal rejects ERR_L2_ABORTED and contac
   expect(bob.transport.stats().linksAccepted).toBe(0);
 });
 
-test('abort while waiting for the handshake answer (μTCP): rejects at once and drops the link', async () => {
-  const alice = await listen(patient);
+test('abort while waiting for the handshake answer (μTCP): rejects at once, drops the link, leaves no timer', async () => {
+  // A fake clock that never moves: the handshake cannot time out, and its pending timers can be counted.
+  const clock = new FakeClock(1_000_000);
+  const alice = await listen({ clock });
   const silent = await silentTcp();
   const controller = new AbortController();
   const attempt = alice.establish(Identity.generate().did, { addresses: { tcp: silent.address }, transport: 'tcp', signal: controller.signal });
   const socket = await silent.connected; // our first handshake message arrived: the handshake is under way
   const dropped = new Promise((r) => socket.once('close', r));
   expect(alice.sessions).toHaveLength(1);
+  expect(clock.nextAt()).not.toBeNull(); // the handshake timer
   controller.abort();
   expect(await rejection(attempt)).toBe('ERR_L2_ABORTED');
   expect(alice.sessions).toHaveLength(0);
+  expect(clock.nextAt()).toBeNull(); // nothing left scheduled
   await dropped; // the peer sees the connection end
   silent.close();
 });

@@ -81,8 +81,8 @@ function watermarks(...streams: SessionStream[]): { sample(): void; max: { writa
   };
 }
 
-test('32 MiB each way at once through pipeline with slow readers: hashes match, buffers stay bounded', async () => {
-  const { a, b } = await pair({ config: { queueLimit: 64 } });
+test.each(['quic', 'tcp'] as const)('32 MiB each way at once through pipeline with slow readers (%s): hashes match, buffers stay bounded', async (transport) => {
+  const { a, b } = await pair({ config: { queueLimit: 64 } }, transport);
   const [sa, sb] = [a.stream(), b.stream()];
   const marks = watermarks(sa, sb);
   let maxPending = 0;
