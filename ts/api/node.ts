@@ -291,7 +291,7 @@ export class Node extends EventEmitter<NodeEvents> {
     const peer = await this.#resolve(peerDid);
     if (signal?.aborted) throw aborted();
     const addresses = checkAddresses(o.addresses) ?? peer.addresses;
-    optionalInt('quicTimeout', o.quicTimeout, 1, 3_600_000);
+    optionalInt('quicTimeout', o.quicTimeout, 1, 86_400_000); // the transport's own bound
     if (o.config !== undefined) parseConfig(o.config);
     if (!addresses?.quic && !addresses?.tcp) throw new L2Error('ERR_L2_BAD_INPUT', `no address for ${peerDid}: pass addresses or a resolver that knows them`);
     const transport = o.transport ?? 'auto';
