@@ -286,7 +286,7 @@ const rows: Row[] = [
   { target: 'MemoryResolver#set', arg: 'peer', cases: [
     ...ABSENT, ['string', 'x'], ['no key', {}], ['key of 31 bytes', { publicKey: new Uint8Array(31) }], ['key a string', { publicKey: 'k'.repeat(32) }],
     ['shared key', { publicKey: BAD_VIEWS(32)[1][1] }], ['addresses a string', { publicKey: me.publicKey, addresses: '127.0.0.1:1' }],
-    ['bad quic address', { publicKey: me.publicKey, addresses: { quic: 'x' } }], ['unknown key', { publicKey: me.publicKey, port: 1 }],
+    ['bad quic address', { publicKey: me.publicKey, addresses: { quic: 'x' } }], ['unknown address key', { publicKey: me.publicKey, addresses: { udp: '127.0.0.1:1' } }],
   ], call: (v) => new MemoryResolver().set('did:example:1', v as never) },
   { target: 'MemoryResolver#resolve', arg: 'did', cases: [['number', 5], ['object', {}], ...ABSENT], call: (v) => new MemoryResolver().resolve(v as string), codes: 'tolerated' },
   { target: 'Node#establish', arg: '(resolver answers)', cases: [

@@ -47,11 +47,12 @@ function checkAddresses(v: unknown): PeerAddresses | undefined {
   };
 }
 
-/** Checks what a resolver says about a peer: a 32-byte key and well-formed addresses. */
+/** Checks what a resolver says about a peer: a 32-byte key and well-formed addresses (other fields are ignored). */
 function checkPeer(peer: unknown): ResolvedPeer {
-  const p = checkOptions<ResolvedPeer>('resolved peer', peer, ['publicKey', 'addresses']);
-  if (!p || bytes('publicKey', p.publicKey).length !== 32) throw new L2Error('ERR_L2_BAD_INPUT', 'a resolved peer needs a 32-byte publicKey');
-  return { publicKey: p.publicKey, addresses: checkAddresses(p.addresses) };
+  const p = (typeof peer === 'object' && peer !== null ? peer : {}) as Partial<ResolvedPeer>;
+  const publicKey = bytes('publicKey', p.publicKey);
+  if (publicKey.length !== 32) throw new L2Error('ERR_L2_BAD_INPUT', 'a resolved peer needs a 32-byte publicKey');
+  return { publicKey, addresses: checkAddresses(p.addresses) };
 }
 
 /** A resolver backed by a map, for tests and static configurations. */
