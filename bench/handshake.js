@@ -6,7 +6,8 @@
 const nodeCrypto = require('node:crypto');
 const tls = require('node:tls');
 const { crypto, Identity, Node } = require('..');
-const { check, rateSync, rateAsync, interleave, median, TINY } = require('./lib/harness');
+const { check, rateSync, interleave, median, TINY } = require('./lib/harness');
+const { ECHO, header } = require('./lib/jobs');
 const { startPeer, BENCH_LIMITS } = require('./lib/peer-client');
 
 /** The ML-KEM-768 candidates on npm, each wrapped to one shape: keygen/encaps/decaps on bytes. */
@@ -207,7 +208,7 @@ async function run(opts, progress) {
       });
     // One round trip over each first: both paths work before anything is timed.
     const s = await node.establish(peer.info.did, { transport: 'tcp', addresses: { tcp: peer.info.tcp } });
-    await s.send(Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), u64(probe.length)]));
+    await s.send(header(ECHO, probe.length));
     await s.send(probe);
     check((await s.receive({ timeout: 30000 })).equals(probe), 'l2 loopback echo');
     await s.close();
@@ -241,12 +242,6 @@ async function run(opts, progress) {
     await node.close();
     await peer.stop();
   }
-}
-
-function u64(n) {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
 }
 
 module.exports = { plan, run };

@@ -66,7 +66,7 @@ async function main() {
       const cpu = process.cpuUsage();
       let messagesSent = 0;
       if (m.links) for (const s of sessions) messagesSent += s.link?.stats().messagesSent ?? 0;
-      process.send({ type: 'measured', id: m.id, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, cpuMicros: cpu.user + cpu.system, sessions: sessions.size, messagesSent });
+      process.send({ type: 'measured', id: m.id, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, cpuMicros: cpu.user + cpu.system, sessions: sessions.size, messagesSent, transport: node.transport.stats() });
     } else if (m.type === 'stop') {
       for (const s of servers) await s.close();
       await node.close();

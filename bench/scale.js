@@ -1,8 +1,10 @@
-// Section 4: scale. N idle sessions over μTCP between this process (initiators) and a child
-// (responders): handshake rate with many concurrent initiators, memory per idle established session
+// Section 4: scale. N idle sessions between this process (initiators) and a child (responders),
+// over QUIC and then over μTCP. QUIC connections share one UDP socket; a μTCP session holds two
+// file descriptors on each side, so the μTCP run is capped to fit the process's open-file limit. Measured: handshake rate with many concurrent initiators, memory per idle established session
 // on each side (RSS and external memory after GC, delta over N), and CPU per heartbeat message
 // (process CPU time over an idle interval ÷ heartbeat probes and answers the links sent).
 'use strict';
+const fs = require('node:fs');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { Node, Identity } = require('..');
@@ -35,8 +37,23 @@ function measureSelf(sessions) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The soft open-file limit of this process (children inherit it), or Infinity when unknown. */
+function openFileLimit() {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+// Two descriptors per μTCP session, plus headroom for the node's own sockets, pipes and libraries.
+const tcpSessionCap = () => Math.floor((openFileLimit() - 1000) / 2);
+
+const TRANSPORTS = ['quic', 'tcp'];
+
 function plan() {
-  return { steps: 4 };
+  return { steps: 4 * TRANSPORTS.length };
 }
 
 function perSession(before, after, n) {
@@ -49,11 +66,20 @@ function perSession(before, after, n) {
 
 async function run(opts, progress) {
   const b = budget(opts);
-  progress.phase(`scale: ${b.sessions} sessions`);
+  const runs = [];
+  for (const kind of TRANSPORTS) {
+    const n = kind === 'tcp' ? Math.min(b.sessions, tcpSessionCap()) : b.sessions;
+    runs.push(await runOne(kind, { ...b, sessions: n }, progress));
+  }
+  return { runs };
+}
+
+async function runOne(kind, b, progress) {
+  progress.phase(`scale ${kind}: ${b.sessions} sessions`);
   const peer = await startPeer({ role: 'scale', sessionConfig: CONFIG });
   const node = await Node.listen({ identity: Identity.generate(), config: CONFIG, limits: BENCH_LIMITS });
   const sessions = [];
-  const to = { transport: 'tcp', addresses: { tcp: peer.info.tcp } };
+  const to = { transport: kind, addresses: { [kind]: peer.info[kind] } };
   try {
     // Warm up (code paths, pools) before the baseline so they do not count against sessions.
     const warm = await Promise.all(Array.from({ length: 8 }, () => node.establish(peer.info.did, to)));
@@ -62,18 +88,23 @@ async function run(opts, progress) {
     const base = { ours: measureSelf([]), peer: await peer.measure({ gc: true }) };
     progress.tick();
 
-    progress.phase(`scale: establishing ${b.sessions} sessions, ${CONCURRENCY} in flight`);
+    progress.phase(`scale ${kind}: establishing ${b.sessions} sessions, ${CONCURRENCY} in flight`);
     const t0 = now();
     let next = 0;
+    // Seconds at which each tenth of the sessions was up: shows whether the rate holds as sessions pile up.
+    const tenths = [];
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < b.sessions) {
           next++;
           sessions.push(await node.establish(peer.info.did, to));
+          if (sessions.length % Math.ceil(b.sessions / 10) === 0) tenths.push(secondsSince(t0));
         }
       }),
     );
     const establishSecs = secondsSince(t0);
+    const step = Math.ceil(b.sessions / 10);
+    const tenthRates = tenths.map((t, i) => step / (t - (i ? tenths[i - 1] : 0)));
     check(sessions.length === b.sessions && sessions.every((s) => s.state === 'established'), 'scale: every session established');
     let peerNow = await peer.measure({ gc: false });
     for (let k = 0; peerNow.sessions < b.sessions && k < 100; k++) {
@@ -83,13 +114,13 @@ async function run(opts, progress) {
     check(peerNow.sessions === b.sessions, 'scale: the responder holds every session');
     progress.tick();
 
-    progress.phase('scale: memory of idle sessions');
+    progress.phase(`scale ${kind}: memory of idle sessions`);
     await sleep(500);
     const ours = measureSelf(sessions);
     const theirs = await peer.measure({ gc: true, links: true });
     progress.tick();
 
-    progress.phase('scale: CPU per heartbeat');
+    progress.phase(`scale ${kind}: CPU per heartbeat`);
     const endOurs = await (async () => {
       await sleep(b.idleMs);
       return measureSelf(sessions);
@@ -106,10 +137,12 @@ async function run(opts, progress) {
     progress.tick();
     return {
       sessions: b.sessions,
-      transport: 'tcp',
+      transport: kind,
       config: CONFIG,
       concurrency: CONCURRENCY,
       handshakesPerSecond: b.sessions / establishSecs,
+      handshakesPerSecondByTenth: tenthRates,
+      responderDrops: Object.fromEntries(Object.entries(theirs.transport.dropped).filter(([, v]) => v > 0)),
       memoryPerSession: { initiator: perSession(base.ours, ours, b.sessions), responder: perSession(base.peer, theirs, b.sessions) },
       heartbeat: {
         intervalMs: b.idleMs,

@@ -44,20 +44,6 @@ function rateSync(op, unit, ms) {
   return (calls * unit) / (Number(elapsed) / 1e9);
 }
 
-/** The same for an async `op`. */
-async function rateAsync(op, unit, ms) {
-  let calls = 0;
-  const budget = BigInt(Math.round(ms * 1e6));
-  const start = now();
-  let elapsed = 0n;
-  do {
-    await op();
-    calls++;
-    elapsed = now() - start;
-  } while (elapsed < budget);
-  return (calls * unit) / (Number(elapsed) / 1e9);
-}
-
 /**
  * Interleaves contenders: each round runs every contender once (`c.round()` returns one sample).
  * The starting contender rotates per round so none always runs first after a pause.
@@ -114,12 +100,6 @@ class Progress {
   finish() {
     if (this.tty) this.stream.write('\n');
   }
-  /** A line that must not be mixed into the bar. */
-  note(line) {
-    if (this.tty) this.stream.write(`\r${' '.repeat(this.lastLine)}\r`);
-    this.stream.write(`${line}\n`);
-    this.draw();
-  }
 }
 
-module.exports = { TINY, median, percentile, now, secondsSince, checks, check, rateSync, rateAsync, interleave, Progress };
+module.exports = { TINY, median, percentile, now, secondsSince, checks, check, rateSync, interleave, Progress };

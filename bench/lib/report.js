@@ -58,9 +58,10 @@ function targets(r) {
     }
   }
   if (r.scale) {
-    const s = r.scale;
-    const worst = Math.max(s.memoryPerSession.initiator.rssBytes, s.memoryPerSession.responder.rssBytes);
-    add(`${fmt(s.sessions)} idle sessions ≤ 16 KiB each (RSS, worse side)`, `${fmt(worst / 1024, 1)} KiB`, worst / 1024, 16, false);
+    for (const s of r.scale.runs) {
+      const worst = Math.max(s.memoryPerSession.initiator.rssBytes, s.memoryPerSession.responder.rssBytes);
+      add(`${fmt(s.sessions)} idle sessions over ${s.transport === 'quic' ? 'QUIC' : 'μTCP'} ≤ 16 KiB each (RSS, worse side)`, `${fmt(worst / 1024, 1)} KiB`, worst / 1024, 16, false);
+    }
   }
   return out;
 }
@@ -109,14 +110,16 @@ function markdown(r) {
     }
   }
   if (r.scale) {
-    const s = r.scale;
-    const row = (name, x) => `| ${name} | ${fmt(x.rssBytes / 1024, 1)} KiB | ${fmt(x.heapBytes / 1024, 1)} KiB | ${fmt(x.externalBytes / 1024, 2)} KiB |`;
-    L.push(`## 4. Scale: ${fmt(s.sessions)} idle sessions over μTCP`, '');
-    L.push(`Handshake rate with ${s.concurrency} concurrent initiators (responder in a child process): **${fmt(s.handshakesPerSecond)}/s**.`, '');
-    L.push('| memory per idle session (after GC, delta ÷ sessions) | RSS | JS heap | external |', '|---|---|---|---|');
-    L.push(row('initiator process', s.memoryPerSession.initiator), row('responder process', s.memoryPerSession.responder), '');
-    const h = s.heartbeat;
-    L.push(`CPU per heartbeat message (probe or answer; heartbeat every ${s.config.heartbeatInterval}, ${fmt(h.intervalMs / 1000, 0)} s idle): initiator ${fmt(h.initiator.cpuMicrosPerMessage)} µs over ${fmt(h.initiator.messages)} messages, responder ${fmt(h.responder.cpuMicrosPerMessage)} µs over ${fmt(h.responder.messages)}; together **${fmt(h.cpuMicrosPerMessage)} µs** of process CPU per message.`, '');
+    L.push('## 4. Scale: idle sessions (responder in a child process)', '');
+    for (const s of r.scale.runs) {
+      const row = (name, x) => `| ${name} | ${fmt(x.rssBytes / 1024, 1)} KiB | ${fmt(x.heapBytes / 1024, 1)} KiB | ${fmt(x.externalBytes / 1024, 2)} KiB |`;
+      L.push(`### ${fmt(s.sessions)} sessions over ${s.transport === 'quic' ? 'QUIC' : 'μTCP'}`, '');
+      L.push(`Handshake rate with ${s.concurrency} concurrent initiators: **${fmt(s.handshakesPerSecond)}/s** overall; by tenth of the sessions: ${s.handshakesPerSecondByTenth.map((x) => fmt(x)).join(', ')}/s. Refused or failed at the responder: ${JSON.stringify(s.responderDrops)}.`, '');
+      L.push('| memory per idle session (after GC, delta ÷ sessions) | RSS | JS heap | external |', '|---|---|---|---|');
+      L.push(row('initiator process', s.memoryPerSession.initiator), row('responder process', s.memoryPerSession.responder), '');
+      const h = s.heartbeat;
+      L.push(`CPU per heartbeat message (probe or answer; heartbeat every ${s.config.heartbeatInterval}, ${fmt(h.intervalMs / 1000, 0)} s idle): initiator ${fmt(h.initiator.cpuMicrosPerMessage)} µs over ${fmt(h.initiator.messages)} messages, responder ${fmt(h.responder.cpuMicrosPerMessage)} µs over ${fmt(h.responder.messages)}; together **${fmt(h.cpuMicrosPerMessage)} µs** of process CPU per message.`, '');
+    }
   }
   L.push(`Self-checks passed during the run: ${fmt(r.checks)} (opened bytes, echoed payloads, bulk hashes, handshake keys).`, '');
   if (r.notes.length) L.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
