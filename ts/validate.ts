@@ -1,6 +1,7 @@
 /**
- * Argument type checks at the JS boundary, so a wrong type gets an `L2Error` naming the
- * argument. Sizes and values are checked once, in Rust.
+ * Argument checks at the JS boundary, so a wrong type gets an `L2Error` naming the argument.
+ * Sizes and values of what goes to Rust are checked once, there; here only what JS itself uses
+ * (addresses before a dial, times, callbacks) and what Rust must never see (shared memory).
  */
 import { isIP } from 'node:net';
 import { L2Error } from './errors';
