@@ -135,21 +135,23 @@ export class Channel {
   }
 
   // Groups sealed frames into messages of at most MAX_SEND bytes, never across a segment boundary.
+  // A group of one sealed batch (the bulk case) goes out as it is: no copy.
   private takeSealed(): Buffer[] {
     const out: Buffer[] = [];
+    const join = (group: Buffer[], size: number) => out.push(group.length === 1 ? group[0] : Buffer.concat(group, size));
     for (const segment of this.sealed) {
       let group: Buffer[] = [];
       let size = 0;
       for (const b of segment) {
         if (size > 0 && size + b.length > MAX_SEND) {
-          out.push(Buffer.concat(group, size));
+          join(group, size);
           group = [];
           size = 0;
         }
         group.push(b);
         size += b.length;
       }
-      if (size > 0) out.push(Buffer.concat(group, size));
+      if (size > 0) join(group, size);
     }
     this.sealed = [[]];
     return out;

@@ -29,14 +29,17 @@ export function payloadLength(message: WireMessage): number {
 /** Writes a session message's frame payload at `out[at]`. */
 export function writePayload(message: WireMessage, out: Buffer, at: number): void {
   const n = message.kind === 'data' || message.kind === 'ack' ? message.seq : message.counter;
-  out.writeBigUInt64BE(BigInt(n), at);
+  // Two 32-bit halves: exact for every safe integer, without a BigInt per message.
+  out.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+  out.writeUInt32BE(n >>> 0, at + 4);
   if (message.kind === 'data') out.set(message.payload, at + NUMBER_LEN);
 }
 
 /** The session message in an opened frame, or `undefined` for frames that carry none. */
 export function readPayload(type: number, payload: Buffer): WireMessage | undefined {
   if (payload.length < NUMBER_LEN) return undefined;
-  const n = Number(payload.readBigUInt64BE(0));
+  // Rounds like Number(BigInt) above 2^53: hi·2^32 is exact, so only the final addition rounds.
+  const n = payload.readUInt32BE(0) * 2 ** 32 + payload.readUInt32BE(4);
   switch (type) {
     case FrameType.Data:
       return { kind: 'data', seq: n, payload: payload.subarray(NUMBER_LEN) };

@@ -12,9 +12,14 @@ export interface Outgoing {
   sent: boolean;
 }
 
-/** The sender's bounded buffer, ordered by sequence number. */
+/**
+ * The sender's bounded buffer, ordered by sequence number. Messages go out in sequence order, so the
+ * sent ones are always a prefix of `items` (`sentCount` long): every operation is O(1) per message
+ * instead of a scan of the whole window on each send.
+ */
 export class OutboundBuffer {
   private items: Outgoing[] = [];
+  private sentCount = 0;
   private nextSeq = 1;
   private sentUpTo = 0;
 
@@ -28,7 +33,7 @@ export class OutboundBuffer {
 
   /** Whether a sent message is still waiting for its acknowledgement. */
   get awaitingAck(): boolean {
-    return this.items.some((m) => m.sent);
+    return this.sentCount > 0;
   }
 
   /** Accepts a message with the next sequence number; a full buffer is `ERR_L2_LIMIT`, never a silent drop. */
@@ -44,17 +49,18 @@ export class OutboundBuffer {
 
   /** Marks and returns the messages to put on the wire: unsent ones, or with `retransmit` every held one. */
   takeForSending(retransmit: boolean): Outgoing[] {
-    const out = this.items.filter((m) => retransmit || !m.sent);
-    for (const m of out) {
-      m.sent = true;
-      this.sentUpTo = Math.max(this.sentUpTo, m.seq);
-    }
+    const from = retransmit ? 0 : this.sentCount;
+    if (from === this.items.length) return [];
+    const out = this.items.slice(from);
+    for (let k = this.sentCount; k < this.items.length; k++) this.items[k].sent = true;
+    this.sentCount = this.items.length;
+    this.sentUpTo = Math.max(this.sentUpTo, this.items[this.items.length - 1].seq);
     return out;
   }
 
   /** Every sent message, for a resend after the acknowledgement timer expired. */
   unacknowledged(): Outgoing[] {
-    return this.items.filter((m) => m.sent);
+    return this.items.slice(0, this.sentCount);
   }
 
   /**
@@ -63,15 +69,21 @@ export class OutboundBuffer {
    */
   acknowledge(seq: number): number {
     if (seq > this.sentUpTo) return -1;
-    const before = this.items.length;
-    this.items = this.items.filter((m) => m.seq > seq);
-    return before - this.items.length;
+    // Everything at or below `sentUpTo` was sent, so the released messages are a prefix of the sent ones.
+    let released = 0;
+    while (released < this.sentCount && this.items[released].seq <= seq) released++;
+    if (released > 0) {
+      this.items.splice(0, released);
+      this.sentCount -= released;
+    }
+    return released;
   }
 
   /** Empties the buffer and returns what it held, in order, so the caller learns exactly what was not delivered. */
   drain(): Outgoing[] {
     const all = this.items;
     this.items = [];
+    this.sentCount = 0;
     return all;
   }
 }
