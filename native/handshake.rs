@@ -3,10 +3,11 @@
 use crate::crypto::fixed;
 use crate::frames::{limits_of, FrameCipher, FrameCipherOptions};
 use crate::identity::Identity;
-use crate::{bad_input, to_js, Code};
+use crate::{bad_input, js_buffer, to_js, Code};
 use napi::Result;
 use l2_core::handshake::{self as hs, InitiatorRandomness, ResponderRandomness, Ticket};
-use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Uint8Array};
+use napi::Env;
 use napi_derive::napi;
 
 /// Options of a handshake.
@@ -26,6 +27,14 @@ pub struct Handshake {
     hello: Option<Vec<u8>>,
     /// Set once its ticket went into a store: a ticket is issued once, so it resumes once.
     ticket_issued: bool,
+}
+
+/// Handshake messages (about 1.3 KB) are copied into a Node-allocated Buffer: cheaper than an
+/// external buffer, whose finalizer costs a GC callback per message.
+fn copy_out<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'env>, Code> {
+    let mut out = js_buffer(env, bytes.len())?;
+    out.copy_from_slice(bytes);
+    Ok(out)
 }
 
 fn binding(options: &Option<HandshakeOptions>) -> &[u8] {
@@ -93,17 +102,17 @@ impl Handshake {
 
     /// Message 1 (initiator), once.
     #[napi(catch_unwind)]
-    pub fn start(&mut self) -> Result<Buffer, Code> {
+    pub fn start<'env>(&mut self, env: &'env Env) -> Result<BufferSlice<'env>, Code> {
         let hello = self.hello.take().ok_or_else(|| {
             to_js(l2_core::Error::InvalidState { expected: "an initiator that has not started", got: "started or responder" })
         })?;
-        Ok(hello.into())
+        copy_out(env, &hello)
     }
 
     /// Handles the peer's message; returns the reply to send, or null when there is none.
     #[napi(catch_unwind)]
-    pub fn handle(&mut self, message: &[u8]) -> Result<Option<Buffer>, Code> {
-        Ok(self.inner.handle(&message).map_err(to_js)?.map(Buffer::from))
+    pub fn handle<'env>(&mut self, env: &'env Env, message: &[u8]) -> Result<Option<BufferSlice<'env>>, Code> {
+        self.inner.handle(message).map_err(to_js)?.map(|reply| copy_out(env, &reply)).transpose()
     }
 
     /// True once this side has confirmed keys.

@@ -1,7 +1,7 @@
 //! X-Wing (draft-connolly-cfrg-xwing-kem): X25519 + ML-KEM-768 with a SHA3-256 combiner.
 //! The handshake's hybrid KEM; its secret is safe while either X25519 or ML-KEM-768 holds.
 
-use super::mlkem::{self, Libcrux, MlKem768};
+use super::mlkem::{self, AwsLc, MlKem768};
 use super::x25519;
 use crate::error::fixed;
 use crate::Result;
@@ -31,7 +31,7 @@ pub struct Expanded {
 fn expand(seed: &[u8; SECRET_KEY_LEN]) -> Expanded {
     let wide = Zeroizing::new(libcrux_sha3::shake256::<96>(seed));
     let mlkem_seed = Zeroizing::new(fixed::<64>("seed", &wide[..64]).expect("64 bytes"));
-    let (ek_m, dk_m) = Libcrux::keygen(&mlkem_seed);
+    let (ek_m, dk_m) = AwsLc::keygen(&mlkem_seed);
     let sk_x = Zeroizing::new(fixed::<32>("seed", &wide[64..]).expect("32 bytes"));
     let pk_x = x25519::public_key(&sk_x);
     Expanded { ek_m, dk_m, sk_x, pk_x }
@@ -64,7 +64,8 @@ impl Expanded {
     pub fn decapsulate(&self, ct: &[u8; CIPHERTEXT_LEN]) -> Result<Zeroizing<[u8; 32]>> {
         let ct_m = fixed::<{ mlkem::CT_LEN }>("ct", &ct[..mlkem::CT_LEN])?;
         let ct_x = fixed::<32>("ct", &ct[mlkem::CT_LEN..])?;
-        let ss_m = Libcrux::decapsulate(&ct_m, &self.dk_m)?;
+        // `dk_m` was expanded from the seed by `expand`, never taken from outside.
+        let ss_m = AwsLc::decapsulate(&ct_m, &self.dk_m)?;
         let ss_x = x25519::raw(&self.sk_x, &ct_x);
         Ok(combine(&ss_m, &ss_x, &ct_x, &self.pk_x))
     }
@@ -84,7 +85,7 @@ pub fn encapsulate_with(
     let pk_x = fixed::<32>("pk", &pk[mlkem::EK_LEN..])?;
     let m = Zeroizing::new(fixed::<32>("m", &eseed[..32])?);
     let ek_x = Zeroizing::new(fixed::<32>("ek", &eseed[32..])?);
-    let (ct_m, ss_m) = Libcrux::encapsulate(&ek_m, &m)?;
+    let (ct_m, ss_m) = AwsLc::encapsulate(&ek_m, &m)?;
     let ct_x = x25519::public_key(&ek_x);
     let ss_x = x25519::raw(&ek_x, &pk_x);
     let mut ct = [0u8; CIPHERTEXT_LEN];
