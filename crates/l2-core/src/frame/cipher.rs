@@ -184,9 +184,8 @@ impl FrameCipher {
         let (head, rest) = out.split_at_mut(HEADER_LEN);
         head.copy_from_slice(&aad);
         let (body, tail) = rest.split_at_mut(plaintext.len());
-        body.copy_from_slice(plaintext);
-        let tag = self.send.key.seal_in_place(header.nonce(), &aad, body);
-        tail[..TAG_LEN].copy_from_slice(&tag);
+        let tag = (&mut tail[..TAG_LEN]).try_into().expect("16-byte tag");
+        self.send.key.seal_out_of_place(header.nonce(), &aad, plaintext, body, tag);
         self.send.next_counter = counter + 1;
         Ok(wire_len)
     }
