@@ -129,9 +129,9 @@ export declare class TransportLink {
   recv(max?: number | undefined | null): Promise<Array<Buffer>>
   /** Link counters. */
   stats(): LinkStats
-  /** Graceful close: flushes what was sent, then releases the connection. */
+  /** Graceful close: flushes what was sent, then releases the connection (and its set-up slot). */
   close(): Promise<void>
-  /** Immediate close, dropping anything in flight. */
+  /** Immediate close, dropping anything in flight (and the set-up slot). */
   abort(): void
   /**
    * Ends an accepted link's handshake phase, releasing its set-up slot: `'done'`,
@@ -337,6 +337,8 @@ export interface NodeStats {
   quarantinedSources: number
   /** Source IPs in the admission table. */
   trackedSources: number
+  /** Tasks the node is running (accept loops, discovery, link set-up and watchers): a leak shows here. */
+  runningTasks: number
 }
 
 /**

@@ -104,6 +104,8 @@ pub struct NodeStats {
     pub quarantined_sources: u32,
     /// Source IPs in the admission table.
     pub tracked_sources: u32,
+    /// Tasks the node is running (accept loops, discovery, link set-up and watchers): a leak shows here.
+    pub running_tasks: u32,
 }
 
 /// Link counters and path estimates.
@@ -292,6 +294,7 @@ impl TransportNode {
             pending_handshakes: s.admission.pending_handshakes as u32,
             quarantined_sources: s.admission.quarantined_sources as u32,
             tracked_sources: s.admission.tracked_sources as u32,
+            running_tasks: self.inner.running_tasks() as u32,
         }
     }
 
@@ -375,17 +378,19 @@ impl TransportLink {
         }
     }
 
-    /// Graceful close: flushes what was sent, then releases the connection.
+    /// Graceful close: flushes what was sent, then releases the connection (and its set-up slot).
     #[napi(catch_unwind)]
     pub async fn close(&self) -> Result<()> {
+        self.release();
         let link = self.inner.clone();
         link.close().await;
         Ok(())
     }
 
-    /// Immediate close, dropping anything in flight.
+    /// Immediate close, dropping anything in flight (and the set-up slot).
     #[napi]
     pub fn abort(&self) {
+        self.release();
         self.inner.abort();
     }
 
@@ -397,12 +402,18 @@ impl TransportLink {
         if !matches!(outcome.as_str(), "done" | "bad_handshake" | "session_limit") {
             return Err(bad_input(format!("outcome must be 'done', 'bad_handshake' or 'session_limit', got {outcome:?}")));
         }
-        let taken = self.admission.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match (taken, outcome.as_str()) {
+        match (self.release(), outcome.as_str()) {
             (Some(a), "bad_handshake") => a.bad_handshake(),
             (Some(a), "session_limit") => a.session_limit(),
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl TransportLink {
+    /// Takes the set-up slot out of the link (dropping it releases the slot).
+    fn release(&self) -> Option<tp::Admission> {
+        self.admission.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }

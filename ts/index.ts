@@ -12,7 +12,7 @@ export type { HandshakeOptions, FrameCipherOptions, OpenedFrame, OpenedBatch } f
 export { TransportNode, Link } from './transport';
 export type { TransportAddresses, TransportListenOptions, DialOptions, LinkStats, TransportNodeStats, DiscoveryAnswer, TransportName } from './transport';
 export { Node, MemoryResolver } from './api/node';
-export type { NodeOptions, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
+export type { NodeOptions, NodeLimits, EstablishOptions, ResumeOptions, PeerAddresses, Resolver, ResolvedPeer, AuditSink, NodeEvents } from './api/node';
 export { Session, MAX_MESSAGE_LEN } from './api/session';
 export type { SessionEvents, StateChange, SessionWarning, ExportedSession, CloseOptions, SessionStats, FrameDropReason } from './api/session';
 export { createMetrics } from './metrics';

@@ -32,7 +32,35 @@ export interface TransportListenOptions {
   maxMessageLen?: number;
   /** QUIC idle timeout, ms (default 30 000). */
   quicIdleTimeoutMs?: number;
+  /** Inbound connections in set-up (transport and L2 handshake), per node (default 512). */
+  maxPendingHandshakes?: number;
+  /** The same per source IP (default 256). */
+  maxPendingHandshakesPerSource?: number;
+  /** Handshake attempts per second per source IP (token bucket refill, default 100). */
+  handshakeRatePerSource?: number;
+  /** Attempts a quiet source IP may make in a burst (bucket size, default 256). */
+  handshakeBurstPerSource?: number;
+  /** QUIC connections in set-up above which clients with unvalidated addresses get a stateless Retry (default 128; 0 = always). */
+  retryThreshold?: number;
+  /** Strikes (failed handshakes, junk, attempts while rate-limited) that quarantine a source IP (default 8). */
+  quarantineStrikes?: number;
+  /** First quarantine of a source IP, ms; doubled on each repeat up to 64× (default 10 000). */
+  quarantineMs?: number;
 }
+
+/** The admission limits of `TransportListenOptions`, with their valid ranges. */
+export const ADMISSION_LIMITS = {
+  maxPendingHandshakes: [1, 1 << 20],
+  maxPendingHandshakesPerSource: [1, 1 << 20],
+  handshakeRatePerSource: [1, 1 << 20],
+  handshakeBurstPerSource: [1, 1 << 20],
+  retryThreshold: [0, 1 << 20],
+  quarantineStrikes: [1, 1 << 20],
+  quarantineMs: [1, 86_400_000],
+} as const;
+
+/** How an accepted link's handshake ended, for the node's admission accounting. */
+export type HandshakeOutcome = 'done' | 'bad_handshake' | 'session_limit';
 
 /** How to dial. */
 export interface DialOptions {
@@ -63,7 +91,23 @@ export interface TransportNodeStats {
   tcpFallbacks: number;
   probesAnswered: number;
   quicConnections: number;
+  /**
+   * Dropped inputs by reason. Admission refusals: `handshake_limit` (node), `source_handshake_limit`,
+   * `rate_limited`, `quarantined` (per source IP), `session_limit`; `bad_handshake`: failed or stalled L2 handshakes.
+   */
   dropped: Record<string, number>;
+  /** Stateless QUIC Retry packets sent (address validation under load). */
+  retriesSent: number;
+  /** Quarantines of source IPs started. */
+  quarantines: number;
+  /** Inbound connections in set-up now (transport or L2 handshake). */
+  pendingHandshakes: number;
+  /** Source IPs quarantined now. */
+  quarantinedSources: number;
+  /** Source IPs in the admission table (bounded). */
+  trackedSources: number;
+  /** Tasks the node runs (accept loops, discovery, link set-up and watchers); a leak would show here. */
+  runningTasks: number;
 }
 
 /** A signed discovery answer. */
@@ -145,6 +189,11 @@ export class Link {
   abort(): void {
     this.#link.abort();
   }
+
+  /** @internal Ends an accepted link's handshake phase: frees its set-up slot, counts a failure against its source. */
+  settleHandshake(outcome: HandshakeOutcome): void {
+    guard(() => this.#link.settleHandshake(outcome));
+  }
 }
 
 /** A node listening on QUIC, μTCP and discovery. */
@@ -160,11 +209,13 @@ export class TransportNode {
   static async listen(identity: Identity, opts?: TransportListenOptions): Promise<TransportNode> {
     const o = options<TransportListenOptions>('listen options', opts, [
       'host', 'quicPort', 'tcpPort', 'discoveryPort', 'maxMessageLen', 'quicIdleTimeoutMs',
+      ...(Object.keys(ADMISSION_LIMITS) as (keyof typeof ADMISSION_LIMITS)[]),
     ]);
     if (o) {
       for (const k of ['quicPort', 'tcpPort', 'discoveryPort'] as const) optionalInt(k, o[k], 0, 65535);
       optionalInt('maxMessageLen', o.maxMessageLen, 1, 2 ** 32 - 1);
       optionalNumber('quicIdleTimeoutMs', o.quicIdleTimeoutMs);
+      for (const [k, [min, max]] of Object.entries(ADMISSION_LIMITS)) optionalInt(k, o[k as keyof typeof ADMISSION_LIMITS], min, max);
     }
     const id = nativeIdentity(identity);
     return new TransportNode(await settle(() => guard(() => native.TransportNode.listen(id, o))));
@@ -190,6 +241,13 @@ export class TransportNode {
 
   /** The next inbound link; rejects with `ERR_L2_CLOSED` after `close()`. */
   async accept(): Promise<Link> {
+    const link = await this.acceptHandshaking();
+    link.settleHandshake('done');
+    return link;
+  }
+
+  /** @internal The next inbound link, counted as in set-up (admission limits) until `link.settleHandshake()`, `close()` or `abort()`. */
+  async acceptHandshaking(): Promise<Link> {
     return new Link(await settle(() => this.#node.accept()));
   }
 

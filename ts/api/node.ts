@@ -13,7 +13,8 @@ import type { Logger } from '../logger';
 import { systemClock } from '../session';
 import type { AuditRecord, Clock, SessionConfigInput, TransportKind } from '../session';
 import { parseConfig } from '../session';
-import { DialOptions, Link, TransportAddresses, TransportNode } from '../transport';
+import { ADMISSION_LIMITS, DialOptions, Link, TransportAddresses, TransportListenOptions, TransportNode } from '../transport';
+import type { HandshakeOutcome } from '../transport';
 import { address, bytes, finite, options as checkOptions, optionalInt } from '../validate';
 import { Channel, nextMessages } from './channel';
 import { Connected, ExportedSession, Session, SessionHost } from './session';
@@ -93,6 +94,14 @@ export interface NodeOptions {
   quicIdleTimeout?: number;
   /** A pino-compatible logger (`trace` … `fatal`, optional `child`); silent without one. */
   logger?: Logger;
+  /** Resource limits against floods (SPEC.md §7); the defaults suit a busy relay. */
+  limits?: NodeLimits;
+}
+
+/** Resource limits of a node; refusals are counted in `node.transport.stats()`. */
+export interface NodeLimits extends Pick<TransportListenOptions, keyof typeof ADMISSION_LIMITS> {
+  /** Open sessions, inbound and outbound (default 4096); beyond it `establish` and inbound sessions get `ERR_L2_LIMIT`. */
+  maxSessions?: number;
 }
 
 /** Options of `node.establish`. */
@@ -125,7 +134,7 @@ export interface NodeEvents {
   refused: [L2Error];
 }
 
-const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout', 'logger'] as const;
+const NODE_OPTIONS = ['identity', 'host', 'quicPort', 'tcpPort', 'discoveryPort', 'resolver', 'config', 'audit', 'clock', 'quicIdleTimeout', 'logger', 'limits'] as const;
 const ESTABLISH_OPTIONS = ['addresses', 'transport', 'config', 'quicTimeout', 'signal'] as const;
 
 /** Session ids are 8 random bytes, in hex. */
@@ -156,6 +165,7 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #tickets = new TicketStore();
   readonly #host: SessionHost;
   #closing = false;
+  readonly #maxSessions: number;
   readonly #accepting: Promise<void>;
 
   private constructor(transport: TransportNode, o: NodeOptions) {
@@ -166,6 +176,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#resolver = o.resolver;
     this.#config = o.config;
     this.#clock = o.clock ?? systemClock;
+    this.#maxSessions = o.limits?.maxSessions ?? DEFAULT_MAX_SESSIONS;
     const sink = o.audit;
     this.#audit = typeof sink === 'string' ? (r) => fs.appendFileSync(sink, `${JSON.stringify(r)}\n`) : sink ?? (() => undefined);
     this.#host = {
@@ -229,6 +240,7 @@ export class Node extends EventEmitter<NodeEvents> {
       tcpPort: o.tcpPort,
       discoveryPort: o.discoveryPort,
       quicIdleTimeoutMs: optionalInt('quicIdleTimeout', o.quicIdleTimeout, 300, 86_400_000),
+      ...admissionLimits(o.limits),
     });
     return new Node(transport, o);
   }
@@ -289,6 +301,7 @@ export class Node extends EventEmitter<NodeEvents> {
     if (this.#closing) throw new L2Error('ERR_L2_CLOSED', 'the node is closed');
     if (typeof peerDid !== 'string') throw new L2Error('ERR_L2_BAD_INPUT', 'peerDid must be a DID string');
     this.#checkQuarantine(peerDid);
+    if (this.#sessions.size >= this.#maxSessions) throw new L2Error('ERR_L2_LIMIT', `this node already holds its maximum of ${this.#maxSessions} sessions`);
     const peer = await this.#resolve(peerDid);
     if (signal?.aborted) throw aborted();
     const addresses = checkAddresses(o.addresses) ?? peer.addresses;
@@ -418,13 +431,14 @@ export class Node extends EventEmitter<NodeEvents> {
     for (;;) {
       let link: Link;
       try {
-        link = await this.#transport.accept();
+        link = await this.#transport.acceptHandshaking();
       } catch {
         return; // closed
       }
-      void this.#answer(link).catch((err) => {
-        link.abort();
+      void this.#answer(link).then(() => link.settleHandshake('done'), (err) => {
         const e = toL2Error(err);
+        link.settleHandshake(handshakeOutcome(e)); // before abort(), which releases the slot uncounted
+        link.abort();
         this.#tell('refused', e);
         this.emit('warning', e);
       });
@@ -460,6 +474,10 @@ export class Node extends EventEmitter<NodeEvents> {
     if (bind.payload[0] === BIND_RECONNECT && !handshake.isResumption) {
       return refuse(channel, `${peerDid} reconnected session ${id}, which this node no longer holds`);
     }
+    if (this.#sessions.size >= this.#maxSessions) {
+      link.settleHandshake('session_limit');
+      return refuse(channel, `${peerDid} opened a session beyond this node's maximum of ${this.#maxSessions}`, 'ERR_L2_LIMIT');
+    }
     const session = new Session(this.#host, {
       id,
       peerDid,
@@ -475,8 +493,33 @@ export class Node extends EventEmitter<NodeEvents> {
 }
 
 /** Tells the dialer its session is gone (a close frame, so it stops resending), then drops the link. */
-async function refuse(channel: Channel, reason: string): Promise<never> {
+async function refuse(channel: Channel, reason: string, code: 'ERR_L2_CLOSED' | 'ERR_L2_LIMIT' = 'ERR_L2_CLOSED'): Promise<never> {
   channel.enqueue(FrameType.Close, 0, () => undefined);
   await channel.close();
-  throw new L2Error('ERR_L2_CLOSED', reason);
+  throw new L2Error(code, reason);
+}
+
+const DEFAULT_MAX_SESSIONS = 4096;
+
+/** Validates `limits` and picks out the transport's admission limits. */
+function admissionLimits(limits: NodeLimits | undefined): Pick<TransportListenOptions, keyof typeof ADMISSION_LIMITS> {
+  const keys = Object.keys(ADMISSION_LIMITS) as (keyof typeof ADMISSION_LIMITS)[];
+  const l = checkOptions<NodeLimits>('limits', limits, [...keys, 'maxSessions']);
+  if (!l) return {};
+  optionalInt('limits.maxSessions', l.maxSessions, 1, 1 << 24);
+  const picked: Pick<TransportListenOptions, keyof typeof ADMISSION_LIMITS> = {};
+  for (const k of keys) {
+    const [min, max] = ADMISSION_LIMITS[k];
+    picked[k] = optionalInt(`limits.${k}`, l[k], min, max);
+  }
+  return picked;
+}
+
+/**
+ * How a failed inbound handshake counts against its source IP: a closed link (node shutting
+ * down, session gone) is no abuse; anything else — garbage, a wrong key, silence until the
+ * timeout — is a strike.
+ */
+function handshakeOutcome(err: L2Error): HandshakeOutcome {
+  return err.code === 'ERR_L2_CLOSED' ? 'done' : 'bad_handshake';
 }
