@@ -62,9 +62,12 @@ impl Inbound {
     }
 
     /// Whether a QUIC client from an unvalidated address should prove it owns that address
-    /// (stateless Retry) before the node keeps any state for it.
-    pub fn wants_retry(&self, address_validated: bool) -> bool {
-        !address_validated && self.in_setup() >= self.retry_threshold
+    /// (stateless Retry) before the node keeps any state for it: under load, or when its
+    /// source is out of tokens (the refusal then lands on a proven address, see [`Self::admit`]).
+    pub fn wants_retry(&self, source: IpAddr, address_validated: bool) -> bool {
+        !address_validated
+            && (self.in_setup() >= self.retry_threshold
+                || self.sources.out_of_tokens(source, Instant::now()))
     }
 
     /// Refuses (and counts) a connection from a quarantined source before any other work.
@@ -77,9 +80,11 @@ impl Inbound {
     }
 
     /// A set-up slot for one more inbound connection from `source`, or `None` (counted by
-    /// reason) when a limit refuses it.
-    pub fn admit(&self, source: IpAddr) -> Option<Admission> {
-        let tracked = match self.sources.admit(source, Instant::now()) {
+    /// reason) when a limit refuses it. `proven`: the source address is known not to be spoofed
+    /// (TCP, or QUIC after a Retry); only then does an attempt while rate-limited count as a
+    /// strike, so nobody can get someone else's address quarantined with forged packets.
+    pub fn admit(&self, source: IpAddr, proven: bool) -> Option<Admission> {
+        let tracked = match self.sources.admit(source, Instant::now(), proven) {
             Ok(tracked) => tracked,
             Err(reason) => {
                 self.counters().count_drop(reason);
@@ -229,9 +234,17 @@ impl Sources {
             .is_some_and(|s| s.quarantined(now))
     }
 
+    /// Whether `ip` has no handshake token right now.
+    fn out_of_tokens(&self, ip: IpAddr, now: Instant) -> bool {
+        self.lock().sources.get(&ip).is_some_and(|s| {
+            let elapsed = now.saturating_duration_since(s.refilled).as_secs_f64();
+            s.tokens + elapsed * self.rate < 1.0
+        })
+    }
+
     /// Takes a token and a pending slot for `ip`. `Ok(false)`: the table is full and the
     /// source is not tracked (node-wide limits still apply).
-    fn admit(&self, ip: IpAddr, now: Instant) -> Result<bool, DropReason> {
+    fn admit(&self, ip: IpAddr, now: Instant, proven: bool) -> Result<bool, DropReason> {
         let mut table = self.lock();
         if !table.sources.contains_key(&ip) && !self.make_room(&mut table, now) {
             return Ok(false);
@@ -254,7 +267,9 @@ impl Sources {
         if source.tokens < 1.0 {
             // Hammering on while refused counts against the source: persistent offenders end
             // up quarantined, for longer each time.
-            self.strike_source(source, now);
+            if proven {
+                self.strike_source(source, now);
+            }
             return Err(DropReason::RateLimited);
         }
         if source.pending >= self.pending_cap {
@@ -347,25 +362,27 @@ mod tests {
         });
         let t = Instant::now();
         for _ in 0..3 {
-            assert_eq!(s.admit(A, t), Ok(true));
+            assert_eq!(s.admit(A, t, true), Ok(true));
             s.release(A);
         }
-        assert_eq!(s.admit(A, t), Err(DropReason::RateLimited));
+        assert_eq!(s.admit(A, t, true), Err(DropReason::RateLimited));
+        assert!(s.out_of_tokens(A, t));
+        assert!(!s.out_of_tokens(B, t));
         // Another source has its own bucket.
-        assert_eq!(s.admit(B, t), Ok(true));
+        assert_eq!(s.admit(B, t, true), Ok(true));
         // 100 ms at 10/s is one token.
-        assert_eq!(s.admit(A, t + Duration::from_millis(100)), Ok(true));
+        assert_eq!(s.admit(A, t + Duration::from_millis(100), true), Ok(true));
     }
 
     #[test]
     fn pending_per_source_is_capped_and_released() {
         let s = sources(|c| c.max_pending_per_source = 2);
         let t = Instant::now();
-        assert_eq!(s.admit(A, t), Ok(true));
-        assert_eq!(s.admit(A, t), Ok(true));
-        assert_eq!(s.admit(A, t), Err(DropReason::SourceHandshakeLimit));
+        assert_eq!(s.admit(A, t, true), Ok(true));
+        assert_eq!(s.admit(A, t, true), Ok(true));
+        assert_eq!(s.admit(A, t, true), Err(DropReason::SourceHandshakeLimit));
         s.release(A);
-        assert_eq!(s.admit(A, t), Ok(true));
+        assert_eq!(s.admit(A, t, true), Ok(true));
     }
 
     #[test]
@@ -375,12 +392,12 @@ mod tests {
             c.quarantine = Duration::from_secs(10);
         });
         let t = Instant::now();
-        assert_eq!(s.admit(A, t), Ok(true));
+        assert_eq!(s.admit(A, t, true), Ok(true));
         s.strike(A, t);
         assert!(!s.is_quarantined(A, t));
         s.strike(A, t);
         assert!(s.is_quarantined(A, t));
-        assert_eq!(s.admit(A, t), Err(DropReason::Quarantined));
+        assert_eq!(s.admit(A, t, true), Err(DropReason::Quarantined));
         assert!(!s.is_quarantined(B, t));
         let after_first = t + Duration::from_secs(11);
         assert!(!s.is_quarantined(A, after_first));
@@ -393,13 +410,28 @@ mod tests {
     }
 
     #[test]
+    fn unproven_addresses_cannot_earn_strikes() {
+        let s = sources(|c| {
+            c.handshake_burst_per_source = 1;
+            c.quarantine_strikes = 1;
+        });
+        let t = Instant::now();
+        assert_eq!(s.admit(A, t, false), Ok(true));
+        // Forged packets in A's name, over its rate: refused, but A is not quarantined.
+        assert_eq!(s.admit(A, t, false), Err(DropReason::RateLimited));
+        assert!(!s.is_quarantined(A, t));
+        assert_eq!(s.admit(A, t, true), Err(DropReason::RateLimited));
+        assert!(s.is_quarantined(A, t));
+    }
+
+    #[test]
     fn isolated_strikes_are_forgotten() {
         let s = sources(|c| {
             c.quarantine_strikes = 2;
             c.quarantine = Duration::from_secs(1);
         });
         let t = Instant::now();
-        assert_eq!(s.admit(A, t), Ok(true));
+        assert_eq!(s.admit(A, t, true), Ok(true));
         s.strike(A, t);
         s.strike(A, t + Duration::from_secs(5));
         assert!(!s.is_quarantined(A, t + Duration::from_secs(5)));
@@ -409,15 +441,15 @@ mod tests {
     fn full_table_prunes_idle_sources_and_stays_bounded() {
         let s = sources(|c| c.max_tracked_sources = 2);
         let t = Instant::now();
-        assert_eq!(s.admit(A, t), Ok(true));
-        assert_eq!(s.admit(B, t), Ok(true));
+        assert_eq!(s.admit(A, t, true), Ok(true));
+        assert_eq!(s.admit(B, t, true), Ok(true));
         let c = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
         // Both busy: the third is admitted untracked.
-        assert_eq!(s.admit(c, t), Ok(false));
+        assert_eq!(s.admit(c, t, true), Ok(false));
         s.release(A);
         // A is idle once its bucket refills; the next prune (one interval later) drops it.
         let later = t + PRUNE_INTERVAL + Duration::from_secs(5);
-        assert_eq!(s.admit(c, later), Ok(true));
+        assert_eq!(s.admit(c, later, true), Ok(true));
         assert_eq!(s.gauges(0).tracked_sources, 2);
     }
 }

@@ -109,13 +109,14 @@ impl QuicEndpoint {
             }
             // Under load, an unproven address costs one stateless packet and no state; a real
             // client answers the Retry and comes back validated (spoofed floods cannot).
-            if inbound.wants_retry(incoming.remote_address_validated()) && incoming.may_retry() {
+            let validated = incoming.remote_address_validated();
+            if inbound.wants_retry(source, validated) && incoming.may_retry() {
                 if incoming.retry().is_ok() {
                     inbound.counters().retries_sent.fetch_add(1, Relaxed);
                 }
                 continue;
             }
-            let Some(admission) = inbound.admit(source) else {
+            let Some(admission) = inbound.admit(source, validated) else {
                 // Tells the peer at once instead of leaving it to time out.
                 incoming.refuse();
                 continue;

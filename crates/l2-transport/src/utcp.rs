@@ -66,8 +66,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, inbound: Inbound) {
         };
         match accepted {
             Ok((stream, peer)) => {
-                // Refused streams are dropped here, closing the connection.
-                if let Some(admission) = inbound.admit(peer.ip()) {
+                // Refused streams are dropped here, closing the connection. A completed TCP
+                // handshake proves the source address.
+                if let Some(admission) = inbound.admit(peer.ip(), true) {
                     let inbound2 = inbound.clone();
                     inbound.tracker.spawn(accept_one(stream, inbound2, admission));
                 }
