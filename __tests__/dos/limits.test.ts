@@ -143,3 +143,15 @@ test('quarantine: a source sending garbage is refused for the quarantine period,
   await new Promise((r) => setTimeout(r, 2000)); // longer than the first quarantine
   expect(b.transport.stats().quarantinedSources).toBe(1);
 });
+
+test('QUIC: a client whose source is out of tokens is sent a Retry first, then refused once its address is proven', async () => {
+  const b = await listen({ handshakeBurstPerSource: 1, handshakeRatePerSource: 1, retryThreshold: 1000 });
+  const a = await listen();
+  await a.establish(b.did, { addresses: addresses(b), transport: 'quic' });
+  expect(b.transport.stats().retriesSent).toBe(0); // not under load: no Retry
+  const err = await a.establish(b.did, { addresses: addresses(b), transport: 'quic' }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(L2Error);
+  const stats = b.transport.stats();
+  expect(stats.retriesSent).toBeGreaterThanOrEqual(1);
+  expect(stats.dropped.rate_limited).toBeGreaterThanOrEqual(1);
+});
