@@ -131,11 +131,6 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// The connection's source IP.
-    pub fn source(&self) -> IpAddr {
-        self.source
-    }
-
     /// The L2 handshake failed or stalled: counted, and a strike against the source.
     pub fn bad_handshake(self) {
         self.strike(DropReason::BadHandshake);
