@@ -1,7 +1,9 @@
 //! Ed25519 (RFC 8032) signatures through ed25519-dalek.
 
 use crate::{Error, Result};
+use aws_lc_rs::signature::Ed25519KeyPair;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use std::sync::Arc;
 
 /// Public key of the 32-byte secret seed.
 pub fn public_key(seed: &[u8; 32]) -> [u8; 32] {
@@ -22,16 +24,22 @@ pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result
 }
 
 /// A long-term Ed25519 identity held in Rust memory; the seed is zeroised on drop and never
-/// printed.
+/// printed. Signing goes through AWS-LC's key (half the time of ed25519-dalek's here, 7.5 vs
+/// 14 us, and the same bytes: RFC 8032 signatures are deterministic); dalek's key gives the
+/// public key and the seed export.
 #[derive(Clone)]
 pub struct Identity {
     key: SigningKey,
+    /// Shared by clones (one per handshake); AWS-LC cleanses the key when the last one drops.
+    signer: Arc<Ed25519KeyPair>,
 }
 
 impl Identity {
     /// Identity from its 32-byte seed.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        Self { key: SigningKey::from_bytes(seed) }
+        // Any 32 bytes are a valid Ed25519 seed; only an allocation failure inside AWS-LC stops this.
+        let signer = Ed25519KeyPair::from_seed_unchecked(seed).expect("AWS-LC Ed25519 key from a 32-byte seed");
+        Self { key: SigningKey::from_bytes(seed), signer: Arc::new(signer) }
     }
 
     /// A fresh identity from the OS random source.
@@ -52,7 +60,7 @@ impl Identity {
 
     /// Signs `message`.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.key.sign(message).to_bytes()
+        self.signer.sign(message).as_ref().try_into().expect("64-byte Ed25519 signature")
     }
 }
 
@@ -72,6 +80,17 @@ mod tests {
         let sig = id.sign(b"hello");
         assert!(verify(&id.public_key(), b"hello", &sig).is_ok());
         assert_eq!(verify(&id.public_key(), b"hellp", &sig).unwrap_err().code(), "ERR_L2_AUTH_FAILED");
+    }
+
+    #[test]
+    fn signatures_are_the_rfc8032_bytes_of_ed25519_dalek() {
+        for i in 0..8u8 {
+            let seed = [i.wrapping_mul(29).wrapping_add(1); 32];
+            let id = Identity::from_seed(&seed);
+            let message = vec![i; 17 * i as usize];
+            assert_eq!(id.sign(&message), sign(&seed, &message));
+            assert_eq!(id.clone().sign(&message), id.sign(&message));
+        }
     }
 
     #[test]
