@@ -8,8 +8,9 @@
 //! One connection per link (not one stream per link on a shared connection) because the TLS
 //! exporter, and so the channel binding, is per connection.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -49,6 +50,8 @@ pub(crate) struct LinkParts {
     pub peer: SocketAddr,
     pub binding: ChannelBinding,
     pub quic: Option<quinn::Connection>,
+    /// The μTCP socket under `writer` and `reader`, shut down when the link is cancelled.
+    pub tcp_socket: Option<RawFd>,
     pub writer: Writer,
     pub reader: FrameReader<ByteReader>,
 }
@@ -67,6 +70,7 @@ struct Inner {
     peer: SocketAddr,
     binding: ChannelBinding,
     quic: Option<quinn::Connection>,
+    tcp_socket: Option<RawFd>,
     writer: Mutex<Writer>,
     reader: Mutex<FrameReader<ByteReader>>,
     counters: LinkCounters,
@@ -76,7 +80,7 @@ struct Inner {
 }
 
 impl Drop for Inner {
-    // Ends the μTCP watcher task (spawned in `utcp::link`) when the last handle goes away.
+    // Ends the μTCP watcher task (see `Link::watch_cancel`) when the last handle goes away.
     fn drop(&mut self) {
         self.ctx.cancel.cancel();
     }
@@ -91,6 +95,7 @@ impl Link {
                 peer: parts.peer,
                 binding: parts.binding,
                 quic: parts.quic,
+                tcp_socket: parts.tcp_socket,
                 writer: Mutex::new(parts.writer),
                 reader: Mutex::new(parts.reader),
                 counters: LinkCounters::default(),
@@ -98,6 +103,26 @@ impl Link {
                 ctx,
             }),
         }
+    }
+
+    /// Shuts the μTCP socket down once the link is cancelled (closed, aborted, node shutdown),
+    /// even while a read or a write holds the halves, so an idle μTCP link never outlives its
+    /// node. The task holds the link weakly: dropping the last handle closes the socket itself.
+    pub(crate) fn watch_cancel(&self, tracker: &tokio_util::task::TaskTracker) {
+        let Some(fd) = self.inner.tcp_socket else { return };
+        let link: Weak<Inner> = Arc::downgrade(&self.inner);
+        let cancel = self.inner.ctx.cancel.clone();
+        tracker.spawn(async move {
+            cancel.cancelled().await;
+            if let Some(inner) = link.upgrade() {
+                // SAFETY: `fd` belongs to the stream halves `inner` owns, so it stays open while
+                // this strong reference lives.
+                let socket = unsafe { BorrowedFd::borrow_raw(fd) };
+                // Already-closed sockets report ENOTCONN; there is nothing else to do.
+                let _ = socket2::SockRef::from(&socket).shutdown(Shutdown::Both);
+                drop(inner);
+            }
+        });
     }
 
     /// Transport this link runs on.

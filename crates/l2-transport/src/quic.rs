@@ -85,6 +85,7 @@ impl QuicEndpoint {
             peer: conn.remote_address(),
             binding: tls::channel_binding(&conn)?,
             quic: Some(conn),
+            tcp_socket: None,
             writer: Writer::Quic(send),
             reader,
         };

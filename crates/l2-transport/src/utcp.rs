@@ -1,7 +1,8 @@
 //! μTCP driver: TCP with TCP_NODELAY carrying the same length-prefixed frames as QUIC. It adds
 //! no encryption: L2 frames arrive already sealed, and a second layer would only cost time.
 
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,19 +32,12 @@ pub(crate) async fn dial(
     link(stream, ctx, tracker)
 }
 
-/// Splits the stream into a link. A duplicate of the socket stays with a small watcher task
-/// that shuts the connection down when the link is closed, dropped or the node shuts down, so
-/// an idle μTCP link never outlives its node.
+/// Splits the stream into a link: one file descriptor per link, shut down on cancel by the
+/// link's watcher (`Link::watch_cancel`).
 fn link(stream: TcpStream, ctx: LinkContext, tracker: &TaskTracker) -> Result<Link> {
     let local = stream.local_addr()?;
     let peer = stream.peer_addr()?;
-    let watcher = socket2::SockRef::from(&stream).try_clone()?;
-    let cancel = ctx.cancel.clone();
-    tracker.spawn(async move {
-        cancel.cancelled().await;
-        // Already-closed sockets report ENOTCONN; there is nothing else to do.
-        let _ = watcher.shutdown(Shutdown::Both);
-    });
+    let tcp_socket = Some(stream.as_raw_fd());
     let (read, write) = stream.into_split();
     let parts = LinkParts {
         kind: TransportKind::Utcp,
@@ -51,10 +45,13 @@ fn link(stream: TcpStream, ctx: LinkContext, tracker: &TaskTracker) -> Result<Li
         peer,
         binding: ChannelBinding::NoTlsExporter,
         quic: None,
+        tcp_socket,
         writer: Writer::Utcp(write),
         reader: FrameReader::new(Box::new(read) as _, ctx.max_frame),
     };
-    Ok(Link::new(parts, ctx))
+    let link = Link::new(parts, ctx);
+    link.watch_cancel(tracker);
+    Ok(link)
 }
 
 /// Accepts TCP connections until the node shuts down.
