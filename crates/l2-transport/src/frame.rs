@@ -12,8 +12,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub const PREAMBLE: [u8; 4] = *b"L2S\x01";
 /// Size of the length prefix.
 pub const PREFIX_LEN: usize = 4;
-/// Minimum read size: large enough that one read syscall brings many small frames.
+/// Largest read size: one read syscall brings many small frames under load.
 pub const READ_CHUNK: usize = 64 * 1024;
+/// Smallest read size, where an idle link settles: its waiting read pins only this much, so
+/// thousands of idle sessions cost little memory (the buffer grows back while reads fill it).
+pub const MIN_READ_CHUNK: usize = 2 * 1024;
 /// `writev` accepts at most `IOV_MAX` (1024 on Linux) slices per call.
 const MAX_IOV: usize = 1024;
 
@@ -33,6 +36,8 @@ pub enum FrameError {
 pub struct FrameReader<R> {
     io: R,
     buf: BytesMut,
+    /// Current read size, between MIN_READ_CHUNK and READ_CHUNK, following how full reads come.
+    chunk: usize,
     max_frame: usize,
     eof: bool,
 }
@@ -42,6 +47,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             io,
             buf: BytesMut::new(),
+            chunk: MIN_READ_CHUNK,
             max_frame,
             eof: false,
         }
@@ -62,9 +68,14 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     Err(FrameError::Truncated)
                 };
             }
-            // Reserve only what the pending frame needs (already bounded by max_frame).
-            self.buf
-                .reserve(need.saturating_sub(self.buf.len()).max(READ_CHUNK));
+            if self.buf.is_empty() && self.buf.capacity() > self.chunk {
+                // Let go of the tail of a large buffer (the frames handed out keep their part).
+                self.buf = BytesMut::new();
+            }
+            // Reserve what the pending frame needs (already bounded by max_frame), at least a chunk.
+            let room = need.saturating_sub(self.buf.len()).max(self.chunk);
+            self.buf.reserve(room);
+            let room = self.buf.capacity() - self.buf.len();
             let n = self
                 .io
                 .read_buf(&mut self.buf)
@@ -73,6 +84,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if n == 0 {
                 self.eof = true;
             }
+            self.chunk = if n == room {
+                (self.chunk * 2).min(READ_CHUNK)
+            } else if n < self.chunk / 4 {
+                (self.chunk / 2).max(MIN_READ_CHUNK)
+            } else {
+                self.chunk
+            };
         }
     }
 
@@ -198,6 +216,28 @@ mod tests {
                 Bytes::from_static(b"world!")
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn read_size_grows_under_load_and_an_idle_wait_pins_little() {
+        let (mut tx, rx) = tokio::io::duplex(1 << 20);
+        let mut r = FrameReader::new(rx, 4096);
+        let burst = wire(&vec![&[7u8; 1000][..]; 1000]);
+        tx.write_all(&burst).await.expect("burst");
+        let mut got = 0;
+        while got < 1000 {
+            got += r.read_batch(1000).await.expect("burst frames").len();
+        }
+        assert_eq!(r.chunk, READ_CHUNK, "full reads grow the read size");
+        for _ in 0..8 {
+            tx.write_all(&wire(&[b"ping"])).await.expect("small");
+            assert_eq!(r.read_batch(8).await.expect("small frame").len(), 1);
+        }
+        assert_eq!(r.chunk, MIN_READ_CHUNK, "small reads shrink it back");
+        // A read waiting on an idle link holds a small buffer, not the burst's.
+        let idle = tokio::time::timeout(std::time::Duration::from_millis(20), r.read_batch(8)).await;
+        assert!(idle.is_err(), "nothing to read");
+        assert!(r.buf.capacity() <= 2 * MIN_READ_CHUNK, "idle buffer {}", r.buf.capacity());
     }
 
     #[tokio::test]
