@@ -69,7 +69,7 @@ async function main() {
     results.notes.push(`The machine was busy during this run (${results.machine.busyPercent}% of all CPUs, ${results.machine.stealPercent}% steal): absolute figures are low and noisy; only same-run ratios compare.`);
   }
   for (const run of results.scale?.runs ?? []) {
-    if (run.sessions < 10000) results.notes.push(`Scale over ${run.transport} ran ${run.sessions} sessions${run.transport === 'tcp' && !args.quick ? ' (two file descriptors per μTCP session on each side; capped by the open-file limit)' : ''}; the target is stated for 10,000.`);
+    if (run.sessions < 10000) results.notes.push(`Scale over ${run.transport} ran ${run.sessions} sessions${run.transport === 'tcp' && !args.quick ? ' (one file descriptor per μTCP session on each side; capped by the open-file limit)' : ''}; the target is stated for 10,000.`);
   }
   if (results.scale || results.transport || results.handshake) {
     results.notes.push('Every initiator connects from 127.0.0.1, so the bench nodes lift the per-source admission limits (rate, burst, pending per source) and raise maxSessions; node-wide limits keep their defaults.');

@@ -1,6 +1,6 @@
 // Section 4: scale. N idle sessions between this process (initiators) and a child (responders),
-// over QUIC and then over μTCP. QUIC connections share one UDP socket; a μTCP session holds two
-// file descriptors on each side, so the μTCP run is capped to fit the process's open-file limit. Measured: handshake rate with many concurrent initiators, memory per idle established session
+// over QUIC and then over μTCP. QUIC connections share one UDP socket; a μTCP session holds one
+// file descriptor on each side, so the μTCP run is capped to fit the process's open-file limit. Measured: handshake rate with many concurrent initiators, memory per idle established session
 // on each side (RSS and external memory after GC, delta over N), and CPU per heartbeat message
 // (process CPU time over an idle interval ÷ heartbeat probes and answers the links sent).
 'use strict';
@@ -49,8 +49,8 @@ function openFileLimit() {
   }
 }
 
-// Two descriptors per μTCP session, plus headroom for the node's own sockets, pipes and libraries.
-const tcpSessionCap = () => Math.floor((openFileLimit() - 1000) / 2);
+// One descriptor per μTCP session on each side, plus headroom for the node's own sockets, pipes and libraries.
+const tcpSessionCap = () => openFileLimit() - 1000;
 
 const TRANSPORTS = ['quic', 'tcp'];
 
