@@ -7,7 +7,7 @@
 use crate::identity::Identity;
 use crate::{bad_input, Code};
 use l2_transport as tp;
-use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::bindgen_prelude::{Array, Buffer, PromiseRaw, ToNapiValue};
 use napi::{Env, Result, Status};
 use napi_derive::napi;
 use std::net::SocketAddr;
@@ -355,11 +355,11 @@ impl TransportLink {
 
     /// Waits for at least one message, then returns all that arrived, up to `max` (default
     /// 1024). An empty array means the peer closed its side.
-    #[napi(catch_unwind)]
-    pub async fn recv(&self, max: Option<u32>) -> Result<Vec<Buffer>> {
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Buffer>>")]
+    pub async fn recv(&self, max: Option<u32>) -> Result<Received> {
         let link = self.inner.clone();
         let batch = link.recv_batch(max.unwrap_or(1024) as usize).await.map_err(async_err)?;
-        Ok(batch.into_iter().map(|b| Buffer::from(Vec::from(b))).collect())
+        Ok(Received(batch))
     }
 
     /// Link counters.
@@ -408,6 +408,24 @@ impl TransportLink {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// Received messages, turned into Buffers on the JS thread: each copied once into memory V8
+/// allocates (no intermediate Vec, no external buffer whose finalizer costs a GC callback).
+pub struct Received(Vec<bytes::Bytes>);
+
+impl ToNapiValue for Received {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        let env = Env::from_raw(env);
+        let mut out = env.create_array(val.0.len() as u32)?;
+        for (i, message) in val.0.iter().enumerate() {
+            let mut buf = crate::js_buffer(&env, message.len()).map_err(to_status)?;
+            buf.copy_from_slice(message);
+            out.set(i as u32, buf)?;
+        }
+        // SAFETY: `out` was created on this env just above.
+        unsafe { Array::to_napi_value(env.raw(), out) }
     }
 }
 
