@@ -76,11 +76,12 @@ impl Handshake {
         Ok(Self { inner, hello: Some(hello), ticket_issued: false })
     }
 
-    /// Answers a resume hello with the ticket it names, taken (single use) from `store`; then
-    /// pass the same hello to `handle`. Unknown or expired tickets fail authentication.
+    /// Answers a resume hello with the ticket it names, taken (single use) from `store` once the
+    /// hello's binder proves it; then pass the same hello to `handle`. Unknown or expired
+    /// tickets and wrong binders fail authentication (a wrong binder leaves the ticket in place).
     #[napi(factory, catch_unwind)]
     pub fn resume_responder(store: &mut TicketStore, hello: &[u8], now_ms: f64, options: Option<HandshakeOptions>) -> Result<Self, Code> {
-        let ticket = store.inner.take(hello, now_ms as u64).map_err(to_js)?;
+        let ticket = store.inner.take(hello, binding(&options), now_ms as u64).map_err(to_js)?;
         let nonce = l2_core::primitives::random::<32>().map_err(to_js)?;
         let inner = hs::Handshake::resume_responder(ticket, binding(&options), nonce).map_err(to_js)?;
         Ok(Self { inner, hello: None, ticket_issued: false })

@@ -3,8 +3,9 @@
 //! calls them, with a store holding the real tickets of the fixture sessions (one expired).
 //!
 //! Input: u16 (big-endian) length of R1, R1, then R3 (see `split2`).
-//! Properties: no panic; `take` succeeds exactly for a well-formed hello naming a live ticket,
-//! removes what it names (live or expired) and never hands a ticket out twice; errors carry
+//! Properties: no panic; `take` succeeds exactly for an honest hello (its binder proves the
+//! ticket) naming a live ticket, removes an expired ticket it names but leaves a live one in
+//! place when the binder is wrong, and never hands a ticket out twice; errors carry
 //! the code SPEC.md gives them; R2 is the honest one; the resumption completes only for an
 //! honest (R1, R3) pair of the fixtures (the fuzzer cannot compute a binder or finished MAC),
 //! and then with the right peer, transcript and session id; a failed resumption stays failed.
@@ -26,24 +27,26 @@ fuzz_target!(|data: &[u8]| {
 
     let check = expected_check(r1, 4, RESUME_HELLO_LEN);
     let named = check.ok().and_then(|()| stored_ticket(&r1[4..20]));
-    let ticket = match store.take(r1, NOW_MS) {
+    let honest_r1 = resumptions().iter().any(|x| x.r1 == r1);
+    let ticket = match store.take(r1, CHANNEL_BINDING, NOW_MS) {
         Ok(t) => t,
         Err(e) => {
             trace!("take refused: {e}");
             let want = check.err().unwrap_or("ERR_L2_AUTH_FAILED");
             assert_eq!(e.code(), want, "{e:?}");
-            assert!(!matches!(named, Some((_, true))), "refused a hello naming a live ticket");
-            // A well-formed hello consumes what it names, even an expired ticket.
-            assert_eq!(store.len(), held - named.is_some() as usize);
+            assert!(!(honest_r1 && matches!(named, Some((_, true)))), "refused an honest hello naming a live ticket");
+            // Only an expired ticket goes on a refusal; a live one waits for its binder.
+            assert_eq!(store.len(), held - matches!(named, Some((_, false))) as usize);
             return;
         }
     };
+    assert!(honest_r1, "take accepted a binder no honest initiator computed");
     let (session, live) = named.expect("take handed out a ticket the store does not hold");
     assert!(live, "take handed out an expired ticket");
     assert_eq!(ticket.id[..], r1[4..20]);
     assert_eq!(ticket.peer, genuine()[session].initiator.public_key());
     assert_eq!(store.len(), held - 1);
-    assert!(matches!(store.take(r1, NOW_MS), Err(Error::AuthFailed(_))), "a ticket resumes once");
+    assert!(matches!(store.take(r1, CHANNEL_BINDING, NOW_MS), Err(Error::AuthFailed(_))), "a ticket resumes once");
 
     let mut r = Handshake::resume_responder(ticket, CHANNEL_BINDING, RESUME_NONCE_R).expect("channel binding within limits");
     assert!(r.is_resumption());

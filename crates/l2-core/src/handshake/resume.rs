@@ -77,13 +77,21 @@ impl TicketStore {
         Ok(())
     }
 
-    /// Removes and returns the live ticket named by a resume hello; each ticket resumes once.
-    pub fn take(&mut self, hello: &[u8], now: u64) -> Result<Ticket> {
+    /// Removes and returns the live ticket named by a resume hello whose binder proves the
+    /// ticket's secret on this channel; each ticket resumes once. A hello with a wrong binder
+    /// leaves the ticket in place: ticket ids travel in the clear, and knowing one must not be
+    /// enough to use it up. Expired tickets go whenever they are named.
+    pub fn take(&mut self, hello: &[u8], channel_binding: &[u8], now: u64) -> Result<Ticket> {
         messages::check(hello, MessageType::ResumeHello)?;
         let id: [u8; TICKET_ID_LEN] = hello[HEADER_LEN..HEADER_LEN + TICKET_ID_LEN].try_into().expect("fixed layout");
-        match self.tickets.remove(&id) {
-            Some((t, exp)) if exp > now => Ok(t),
-            _ => Err(Error::AuthFailed("unknown or expired resumption ticket")),
+        match self.tickets.get(&id) {
+            Some((_, exp)) if *exp <= now => {
+                self.tickets.remove(&id);
+                Err(Error::AuthFailed("unknown or expired resumption ticket"))
+            }
+            Some((t, _)) if binder_ok(t, channel_binding, hello) => Ok(self.tickets.remove(&id).expect("just found").0),
+            Some(_) => Err(Error::AuthFailed("resumption binder")),
+            None => Err(Error::AuthFailed("unknown or expired resumption ticket")),
         }
     }
 
@@ -100,6 +108,16 @@ impl TicketStore {
 
 fn binder(psk: &[u8; 32], transcript: &Transcript) -> blake3::Hash {
     blake3::keyed_hash(&kdf(label::RESUMPTION_BINDER, &[psk]), &transcript.hash())
+}
+
+const BINDER_AT: usize = HEADER_LEN + TICKET_ID_LEN + NONCE_LEN;
+
+/// True when a (well-formed) resume hello carries `ticket`'s binder over this channel.
+fn binder_ok(ticket: &Ticket, channel_binding: &[u8], hello: &[u8]) -> bool {
+    let mut transcript = Transcript::new(channel_binding);
+    transcript.absorb(&hello[..BINDER_AT]);
+    // blake3::Hash compares in constant time.
+    binder(&ticket.psk, &transcript) == blake3::Hash::from(<[u8; 32]>::try_from(&hello[BINDER_AT..]).expect("32"))
 }
 
 /// Sent the resume hello; awaiting the responder's finished MAC.
@@ -146,16 +164,14 @@ pub struct AwaitResumeFinish {
 /// Answers a resume hello with `ticket` (from `TicketStore::take`).
 pub fn respond(ticket: Ticket, channel_binding: &[u8], hello: &[u8], nonce: [u8; NONCE_LEN]) -> Result<(AwaitResumeFinish, Vec<u8>)> {
     messages::check(hello, MessageType::ResumeHello)?;
-    let binder_at = HEADER_LEN + TICKET_ID_LEN + NONCE_LEN;
     if hello[HEADER_LEN..HEADER_LEN + TICKET_ID_LEN] != ticket.id {
         return Err(Error::AuthFailed("resume hello names another ticket"));
     }
-    let mut transcript = Transcript::new(channel_binding);
-    transcript.absorb(&hello[..binder_at]);
-    if binder(&ticket.psk, &transcript) != blake3::Hash::from(<[u8; 32]>::try_from(&hello[binder_at..]).expect("32")) {
+    if !binder_ok(&ticket, channel_binding, hello) {
         return Err(Error::AuthFailed("resumption binder"));
     }
-    transcript.absorb(&hello[binder_at..]);
+    let mut transcript = Transcript::new(channel_binding);
+    transcript.absorb(hello);
     let clear = [&messages::header(MessageType::ResumeAccept)[..], &nonce].concat();
     transcript.absorb(&clear);
     let secrets = HandshakeSecrets::derive_resumed(&ticket.psk, &transcript.hash());

@@ -137,7 +137,7 @@ fn rotation_installs_a_second_handshake_as_next_epoch() {
 
 fn resumed(store: &mut TicketStore, from: &Handshake, cb_i: &[u8], cb_r: &[u8], now: u64) -> Result<(Handshake, Handshake)> {
     let (mut i, hello) = Handshake::resume_initiator(from.ticket()?, cb_i, [7; 32])?;
-    let ticket = store.take(&hello, now)?;
+    let ticket = store.take(&hello, cb_r, now)?;
     let mut r = Handshake::resume_responder(ticket, cb_r, [8; 32])?;
     let accept = r.handle(&hello)?.expect("resume accept");
     let finish = i.handle(&accept)?.expect("resume finish");
@@ -169,9 +169,24 @@ fn resumption_refuses_expired_tickets_wrong_secrets_and_other_bindings() {
     assert_eq!(resumed(&mut store, &full_i, b"", b"", 100).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "expired");
     store.insert(full_r.ticket().unwrap(), 100, 0).unwrap();
     assert_eq!(resumed(&mut store, &full_i, b"a", b"b", 5).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "binding");
-    let (other, _) = run(|_, _| {}, b"", b"").unwrap();
-    let (_, hello) = Handshake::resume_initiator(other.ticket().unwrap(), b"", [1; 32]).unwrap();
-    assert_eq!(store.take(&hello, 5).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "unknown ticket");
+    let (_, hello) = Handshake::resume_initiator(full_i.ticket().unwrap(), b"", [1; 32]).unwrap();
+    assert_eq!(TicketStore::new().take(&hello, b"", 5).err().unwrap().code(), "ERR_L2_AUTH_FAILED", "unknown ticket");
+}
+
+#[test]
+fn a_hello_with_a_forged_binder_does_not_use_up_the_ticket() {
+    let (full_i, full_r) = run(|_, _| {}, b"", b"").unwrap();
+    let mut store = TicketStore::new();
+    store.insert(full_r.ticket().unwrap(), 1_000, 0).unwrap();
+    let (_, hello) = Handshake::resume_initiator(full_i.ticket().unwrap(), b"cb", [3; 32]).unwrap();
+    // An observer knows the ticket id (it travels in the clear) but not the binder's key.
+    let mut forged = hello.clone();
+    *forged.last_mut().unwrap() ^= 1;
+    assert_eq!(store.take(&forged, b"cb", 10).err().unwrap().code(), "ERR_L2_AUTH_FAILED");
+    assert_eq!(store.take(&hello, b"other channel", 10).err().unwrap().code(), "ERR_L2_AUTH_FAILED");
+    assert_eq!(store.len(), 1, "the ticket is still there");
+    assert!(resumed(&mut store, &full_i, b"cb", b"cb", 10).is_ok(), "and its owner resumes with it");
+    assert_eq!(store.len(), 0);
 }
 
 #[test]
