@@ -51,8 +51,9 @@ export declare class Handshake {
   /** Starts a resumption (one round trip, no KEM) from a ticket sealed by `exportTicket`. */
   static resumeInitiator(sealedTicket: Uint8Array, key: Uint8Array, options?: HandshakeOptions | undefined | null): Handshake
   /**
-   * Answers a resume hello with the ticket it names, taken (single use) from `store`; then
-   * pass the same hello to `handle`. Unknown or expired tickets fail authentication.
+   * Answers a resume hello with the ticket it names, taken (single use) from `store` once the
+   * hello's binder proves it; then pass the same hello to `handle`. Unknown or expired
+   * tickets and wrong binders fail authentication (a wrong binder leaves the ticket in place).
    */
   static resumeResponder(store: TicketStore, hello: Uint8Array, nowMs: number, options?: HandshakeOptions | undefined | null): Handshake
   /** True for a resumption, false for a full (KEM) handshake. */
