@@ -4,6 +4,32 @@
 // (write/drain, data, end/close), so the same client and server code drives every contender.
 'use strict';
 const { EventEmitter } = require('node:events');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+// Installed on first use into bench/.deps, outside the package's lockfile:
+// @chainsafe/libp2p-quic 1.1.8 lists platform packages that were never published, and `npm ci`
+// refuses a lockfile without them. Versions pinned: the 2.x line needs Node ≥ 22 and libp2p 3.
+const DEPS = path.join(__dirname, '..', '.deps');
+const PACKAGES = ['libp2p@2.10.0', '@chainsafe/libp2p-quic@1.1.8', '@multiformats/multiaddr@12.5.1'];
+let modules;
+
+function load() {
+  modules ??= (async () => {
+    const entry = path.join(DEPS, 'entry.mjs');
+    if (!fs.existsSync(entry)) {
+      fs.mkdirSync(DEPS, { recursive: true });
+      fs.writeFileSync(path.join(DEPS, 'package.json'), '{ "private": true }\n');
+      process.stderr.write(`[bench] installing ${PACKAGES.join(' ')} into ${DEPS}\n`);
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', ...PACKAGES], { cwd: DEPS, stdio: ['ignore', 'ignore', 'inherit'] });
+      fs.writeFileSync(entry, "export { createLibp2p } from 'libp2p';\nexport { quic } from '@chainsafe/libp2p-quic';\nexport { multiaddr } from '@multiformats/multiaddr';\n");
+    }
+    return import(pathToFileURL(entry).href);
+  })();
+  return modules;
+}
 
 // libp2p 2's queues call Promise.withResolvers (Node 22); this process may run on Node 20.
 if (!Promise.withResolvers) {
@@ -58,8 +84,7 @@ function asSocket(stream) {
 }
 
 async function createNode() {
-  const { createLibp2p } = await import('libp2p');
-  const { quic } = await import('@chainsafe/libp2p-quic');
+  const { createLibp2p, quic } = await load();
   return createLibp2p({ transports: [quic()], addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] } });
 }
 
@@ -72,7 +97,7 @@ async function listen(serve) {
 
 /** Dials `addr` and opens one stream: the socket and a stop() for the dialling node. */
 async function connect(addr) {
-  const { multiaddr } = await import('@multiformats/multiaddr');
+  const { multiaddr } = await load();
   const node = await createNode();
   const stream = await node.dialProtocol(multiaddr(addr), PROTOCOL);
   return { sock: asSocket(stream), stop: () => node.stop() };
