@@ -9,62 +9,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditRecord, FakeClock, Identity, L2Error, MAX_MESSAGE_LEN, MemoryResolver, Node, Session, StateChange, didToPublicKey } from '../../ts';
+import { closeNodes, listen, nextSession, udpRelay, until } from '../api/helpers';
 
 jest.setTimeout(60_000);
 
-const nodes: Node[] = [];
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.close()));
-});
-
-async function listen(options: Partial<Parameters<typeof Node.listen>[0]> = {}): Promise<Node> {
-  const node = await Node.listen({ identity: Identity.generate(), ...options });
-  nodes.push(node);
-  return node;
-}
-
-/** The next session the node accepts. */
-function nextSession(node: Node): Promise<Session> {
-  return new Promise((resolve) => node.once('session', resolve));
-}
+afterEach(closeNodes);
 
 /** Collects `n` messages from a session. */
 async function collect(s: Session, n: number, timeout = 20_000): Promise<string[]> {
   const out: string[] = [];
   while (out.length < n) out.push(String(await s.receive({ timeout })));
   return out;
-}
-
-/** A UDP relay in front of a QUIC port, which a test can make drop everything or stop. */
-async function udpRelay(target: string): Promise<{ address: string; dropping: boolean; close(): void }> {
-  const [host, port] = [target.split(':')[0], Number(target.split(':')[1])];
-  const front = dgram.createSocket('udp4');
-  const back = dgram.createSocket('udp4');
-  let client: { address: string; port: number } | undefined;
-  const relay = {
-    address: '',
-    dropping: false,
-    close: () => {
-      front.close();
-      back.close();
-    },
-  };
-  front.on('message', (msg, rinfo) => {
-    client = { address: rinfo.address, port: rinfo.port };
-    if (!relay.dropping) back.send(msg, port, host);
-  });
-  back.on('message', (msg) => {
-    if (client && !relay.dropping) front.send(msg, client.port, client.address);
-  });
-  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
-  await new Promise<void>((r) => back.bind(0, '127.0.0.1', r));
-  relay.address = `127.0.0.1:${front.address().port}`;
-  return relay;
-}
-
-/** Polls `condition` every 20 ms until it holds (the test's own timeout bounds the wait). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 20));
 }
 
 const seqMessages = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}${k}`);
