@@ -102,4 +102,14 @@ export function blake3(data: Uint8Array, opts?: Blake3Options): Buffer {
 }
 
 /** The `crypto` namespace of the package. */
-export const crypto = { mlkem768, x25519, ed25519, aead, hybrid, blake3, Handshake, FrameCipher };
+export const crypto = {
+  mlkem768,
+  x25519,
+  ed25519,
+  aead,
+  hybrid,
+  /** BLAKE3 hash, keyed hash or key derivation. */
+  blake3,
+  Handshake,
+  FrameCipher,
+};

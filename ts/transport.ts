@@ -151,10 +151,12 @@ export class Link {
     return this.#link.channelBinding;
   }
 
+  /** Our `host:port` for this link (the node's UDP address on QUIC). */
   get localAddress(): string {
     return this.#link.localAddress;
   }
 
+  /** The peer's `host:port` as seen from here (QUIC follows migrations). */
   get peerAddress(): string {
     return this.#link.peerAddress;
   }

@@ -365,7 +365,7 @@ interface Admission {
 }
 
 /** Exports that are values, not callables. Those the library reads itself are frozen, so no caller can change them under it. */
-const CONSTANTS = { L2_ERROR_CODES: 'frozen', FrameType: 'frozen', FrameStatus: 'frozen', systemClock: 'frozen', MAX_MESSAGE_LEN: 'primitive', crypto: 'namespace (its functions have rows)' } as const;
+const CONSTANTS = { L2_ERROR_CODES: 'frozen', FrameType: 'frozen', FrameStatus: 'frozen', systemClock: 'frozen', LOG_LEVELS: 'frozen', MAX_MESSAGE_LEN: 'primitive', crypto: 'namespace (its functions have rows)' } as const;
 
 let closedNode: Node;
 let exportedSession: l2.ExportedSession;

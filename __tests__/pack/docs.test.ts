@@ -28,7 +28,8 @@ afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
 test('the reference builds from ts/index.ts with typedoc, with a page per public class', () => {
   expect(built.status).toBe(0);
-  expect(String(built.stdout) + String(built.stderr)).toContain('Found 0 errors');
+  // typedoc prints a "Found N errors and M warnings" summary only when there is something to report.
+  expect(String(built.stdout) + String(built.stderr)).not.toMatch(/\[(error|warning)\]/);
   for (const page of ['index.html', 'classes/Node.html', 'classes/Session.html', 'classes/L2Error.html', 'classes/Handshake.html', 'classes/FrameCipher.html', 'classes/Identity.html', 'variables/crypto.html']) {
     expect(fs.existsSync(path.join(out, 'html', page))).toBe(true);
   }

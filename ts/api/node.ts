@@ -34,6 +34,7 @@ export interface ResolvedPeer {
 
 /** Turns DIDs of other methods (did:morpheus, did:libertaria, …) into keys and addresses. */
 export interface Resolver {
+  /** The peer's key and addresses, or undefined when the DID is unknown. */
   resolve(did: string): ResolvedPeer | undefined | Promise<ResolvedPeer | undefined>;
 }
 
@@ -67,6 +68,7 @@ export class MemoryResolver implements Resolver {
     return this;
   }
 
+  /** The peer added under `did`, if any. */
   resolve(did: string): ResolvedPeer | undefined {
     return this.#peers.get(did);
   }

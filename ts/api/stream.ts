@@ -82,10 +82,12 @@ export class SessionStream extends Duplex {
     return super.write(chunk, encoding as BufferEncoding, cb);
   }
 
+  /** @internal Node's stream hook. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#send([chunk]).then(() => cb(), (err) => cb(toL2Error(err)));
   }
 
+  /** @internal Node's stream hook. */
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     this.#send(chunks.map((c) => c.chunk)).then(() => cb(), (err) => cb(toL2Error(err)));
   }
@@ -99,10 +101,12 @@ export class SessionStream extends Duplex {
     }
   }
 
+  /** @internal Node's stream hook. */
   override _final(cb: (err?: Error | null) => void): void {
     this.#session.send(Buffer.alloc(0)).then(() => this.#session.acknowledged()).then(() => cb(), (err) => cb(toL2Error(err)));
   }
 
+  /** @internal Node's stream hook. */
   override _read(): void {
     if (this.#pulling) return;
     this.#pulling = true;
@@ -131,6 +135,7 @@ export class SessionStream extends Duplex {
     }
   }
 
+  /** @internal Node's stream hook. */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#reads.abort();
