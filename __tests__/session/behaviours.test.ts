@@ -166,6 +166,18 @@ test('5. quiet for 30 s → heartbeat sent, answered within 2 s, TTL extended', 
   expect(alice.machine.state).toBe('established');
 });
 
+test('5b. an idle pair: one side probes, the other only answers (no crossing heartbeats)', () => {
+  const clock = new FakeClock();
+  const { alice, bob } = establishPair(clock);
+  clock.advance(10 * 60 * SECOND);
+  const probes = sentOf(alice, 'heartbeat').length;
+  expect(probes).toBeGreaterThanOrEqual(19);
+  expect(sentOf(bob, 'heartbeat')).toEqual([]);
+  expect(sentOf(bob, 'heartbeat_ack')).toHaveLength(probes);
+  expect([alice.machine.state, bob.machine.state]).toEqual(['established', 'established']);
+  expect([...warnings(alice), ...warnings(bob)]).toEqual([]);
+});
+
 test('6. one missed heartbeat, then a good one → stays established, a warning is logged', () => {
   const clock = new FakeClock();
   const { alice, link } = establishPair(clock);

@@ -21,6 +21,7 @@ import { Timers, type TimerName } from './timers';
 import {
   canResume,
   initialSnapshot,
+  quietInterval,
   transition,
   type AuditRecord,
   type SessionSnapshot,
@@ -213,7 +214,7 @@ export class SessionMachine {
     // Only a message that passed its checks proves the peer alive: a replay must not restore or extend anything.
     if (this.snap.state === 'degraded') this.dispatch({ type: 'link_restored' }, now);
     this.snap = { ...this.snap, expiresAt: now + this.snap.config.ttl };
-    this.timers.set('heartbeat', now + this.snap.config.heartbeatInterval);
+    this.timers.set('heartbeat', now + quietInterval(this.snap));
   }
 
   // Handles one checked message; `false` when it was rejected (replayed, stale, duplicate or confused).
@@ -305,7 +306,7 @@ export class SessionMachine {
     const counter = this.heartbeats.probe();
     this.transmit({ kind: 'heartbeat', counter });
     this.timers.set('heartbeatAnswer', now + this.snap.config.heartbeatTimeout);
-    this.timers.set('heartbeat', now + this.snap.config.heartbeatInterval);
+    this.timers.set('heartbeat', now + quietInterval(this.snap));
   }
 
   private onHeartbeatMissed(now: number): void {

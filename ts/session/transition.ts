@@ -215,7 +215,7 @@ function enterEstablished(
     };
   }
   cancel('handshake', 'degraded', 'linkLoss', 'retry');
-  set('heartbeat', now + s.config.heartbeatInterval);
+  set('heartbeat', now + quietInterval(s));
   const due = rotationDueAt(next);
   if (due !== null) set('rotation', due);
   // After a rotation the old path is intact, so in-flight frames need no resend; after any outage they might.
@@ -267,4 +267,13 @@ export function initialSnapshot(init: SnapshotInit): SessionSnapshot {
     failures: 0,
     quarantinedUntil: null,
   };
+}
+
+/**
+ * Quiet time before this side probes. The side that answered the handshake waits a probe timeout
+ * longer, so on an idle link the dialer probes and the answerer only answers, instead of both
+ * probing (twice the heartbeat traffic). The answerer still probes when the dialer falls silent.
+ */
+export function quietInterval(s: Pick<SessionSnapshot, 'initiator' | 'config'>): number {
+  return s.config.heartbeatInterval + (s.initiator ? 0 : s.config.heartbeatTimeout);
 }
