@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditRecord, FakeClock, Identity, L2Error, MAX_MESSAGE_LEN, MemoryResolver, Node, Session, StateChange, didToPublicKey } from '../../ts';
+import { Link } from '../../ts/transport';
 import { closeNodes, listen, nextSession, udpRelay, until } from '../api/helpers';
 
 jest.setTimeout(60_000);
@@ -40,6 +41,26 @@ test('establish over QUIC: handshake, keys, TTL 24 h, messages both ways, audit 
   expect(records.every((r) => r.peerDid === bob.did && r.sessionId === s.id && r.transport === 'quic')).toBe(true);
   // The audit trail holds no key material: only these fields, none of them bytes.
   expect(Object.keys(records[1]).sort()).toEqual(['from', 'keyEpoch', 'peerDid', 'reason', 'sessionId', 'time', 'to', 'transport']);
+});
+
+test('the dialer sends its bind frame with the handshake\'s last message: one link send fewer per establish', async () => {
+  const alice = await listen();
+  const bob = await listen();
+  const inbound = nextSession(bob);
+  const send = jest.spyOn(Link.prototype, 'send');
+  try {
+    const s = await alice.establish(bob.did, { addresses: { tcp: bob.addresses.tcp }, transport: 'tcp' });
+    const peer = await inbound;
+    // Dialer: the hello, then the confirmation and the sealed bind frame as two messages of one send.
+    const dialed = send.mock.calls.filter((_, k) => send.mock.contexts[k] === s.link);
+    expect(dialed.map(([messages]) => messages.length)).toEqual([1, 2]);
+    expect(s.link!.stats().messagesSent).toBe(3);
+    // The responder read both at once: the session is bound and carries data.
+    await s.send(Buffer.from('bound'));
+    expect(await collect(peer, 1)).toEqual(['bound']);
+  } finally {
+    send.mockRestore();
+  }
 });
 
 test('resumption with unchanged keys → established in one round trip, no new KEM', async () => {

@@ -100,6 +100,18 @@ export class Channel {
     return epoch;
   }
 
+  /**
+   * Sends `head` (raw transport messages: the handshake's last one) and the frames queued so far in
+   * one link send, so they cost one trip through the transport and the peer can read them together.
+   * Unlike `flush`, a failed send rejects: the link carries no session yet, so the caller's handshake fails.
+   */
+  sendFirst(head: Buffer[]): Promise<void> {
+    this.sealPending();
+    const sent = this.link.send([...head, ...this.takeSealed()]);
+    this.sending = sent.catch(() => undefined);
+    return sent;
+  }
+
   // A macrotask, so a burst of sends (a loop of `await send()`) leaves as one batch.
   private scheduleFlush(): void {
     if (this.flushQueued || this.closed) return;

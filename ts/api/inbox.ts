@@ -18,7 +18,8 @@ interface Waiter {
 export class Inbox {
   readonly #messages: Buffer[] = [];
   readonly #waiters = new Set<Waiter>();
-  #closed: L2Error | null = null;
+  /** Set at close: makes the error for each later receiver (only when there is one: an error costs its stack). */
+  #closed: (() => L2Error) | null = null;
   #drainWaiters: { below: number; resolve(): void }[] = [];
 
   /** Messages kept. */
@@ -45,10 +46,10 @@ export class Inbox {
     else this.#messages.push(message);
   }
 
-  /** No more messages will come: waiting receivers get `reason`; kept messages stay readable. */
-  close(reason: L2Error): void {
+  /** No more messages will come: waiting receivers get `reason()`; kept messages stay readable. */
+  close(reason: () => L2Error): void {
     this.#closed = reason;
-    for (const w of [...this.#waiters]) w.reject(reason);
+    for (const w of [...this.#waiters]) w.reject(reason());
     this.#notifyDrained();
   }
 
@@ -62,7 +63,7 @@ export class Inbox {
       if (this.#drainWaiters.length > 0) this.#notifyDrained();
       return Promise.resolve(next);
     }
-    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#closed) return Promise.reject(this.#closed());
     return new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => settle(() => reject(new L2Error('ERR_L2_ABORTED', 'receive() aborted')));

@@ -163,6 +163,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #audit: (record: AuditRecord) => void;
   readonly #quarantined = new Map<string, number>();
   readonly #sessions = new Set<Session>();
+  /** The sessions peers opened with us, by `inboundKey`: a reconnecting peer's link finds its session without a scan. */
+  readonly #inbound = new Map<string, Session>();
   readonly #routes = new WeakMap<Session, Route>();
   readonly #tickets = new TicketStore();
   readonly #host: SessionHost;
@@ -206,7 +208,11 @@ export class Node extends EventEmitter<NodeEvents> {
           this.emit('warning', toL2Error(err));
         }
       },
-      closed: (session) => this.#sessions.delete(session),
+      closed: (session) => {
+        this.#sessions.delete(session);
+        const key = inboundKey(session.peerDid, session.id);
+        if (!session.initiator && this.#inbound.get(key) === session) this.#inbound.delete(key);
+      },
     };
     if (o.logger) attachLogger(this, o.logger);
     this.#accepting = this.#acceptLoop();
@@ -411,7 +417,6 @@ export class Node extends EventEmitter<NodeEvents> {
       const [reply] = await nextMessages(link, route.handshakeTimeout);
       const confirm = handshake.handle(reply)!;
       const channel = new Channel(link, handshake.frameCipher());
-      await link.send([confirm]);
       signal.removeEventListener('abort', onAbort);
       if (signal.aborted) throw new L2Error('ERR_L2_ABORTED', `session ${session.id} closed during its handshake`);
       const purpose = session.wasEstablished ? BIND_RECONNECT : BIND_OPEN;
@@ -419,7 +424,8 @@ export class Node extends EventEmitter<NodeEvents> {
         out[at] = purpose;
         out.write(session.id, at + 1, 'hex');
       });
-      await channel.flush();
+      // The bind frame leaves with the handshake's last message: one send here, one read at the peer.
+      await channel.sendFirst([confirm]);
       return { channel, handshake, frames: [], leftover: [] };
     } catch (err) {
       link.abort();
@@ -469,7 +475,7 @@ export class Node extends EventEmitter<NodeEvents> {
     }
     const id = bind.payload.subarray(1).toString('hex');
     const connected: Connected = { channel, handshake, frames, leftover };
-    const known = [...this.#sessions].find((s) => !s.initiator && s.peerDid === peerDid && s.id === id && s.state !== 'closed');
+    const known = this.#inbound.get(inboundKey(peerDid, id));
     // A resumption or a fresh open starts a new session: sequence numbers start over on both sides.
     if (known && (handshake.isResumption || bind.payload[0] === BIND_OPEN)) await known.close();
     else if (known) return known.acceptConnection(connected, link.transport);
@@ -489,6 +495,7 @@ export class Node extends EventEmitter<NodeEvents> {
       config: this.#config,
     });
     this.#sessions.add(session);
+    this.#inbound.set(inboundKey(peerDid, id), session);
     session.acceptConnection(connected, link.transport);
     this.emit('session', session);
   }
@@ -502,6 +509,11 @@ async function refuse(channel: Channel, reason: string, code: 'ERR_L2_CLOSED' | 
 }
 
 const DEFAULT_MAX_SESSIONS = 4096;
+
+/** Session ids are the dialer's choice: an inbound session is known by its peer and its id together. */
+function inboundKey(peerDid: string, id: string): string {
+  return `${peerDid} ${id}`;
+}
 
 /** Validates `limits` and picks out the transport's admission limits. */
 function admissionLimits(limits: NodeLimits | undefined): Pick<TransportListenOptions, keyof typeof ADMISSION_LIMITS> {

@@ -164,8 +164,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #rotation: { handshake: Handshake; role: Role } | null = null;
   #peerRotationHello: Buffer | null = null;
   #reconnecting = false;
-  /** Aborted when the session closes: cancels handshakes under way. */
-  readonly #lifetime = new AbortController();
+  /** Dials under way, each aborted if the session closes first (which cancels its handshake). */
+  readonly #dials = new Set<AbortController>();
   /** The channel being released by close (an aborted close drops it). */
   #releasing: Channel | null = null;
   #stream: SessionStream | null = null;
@@ -476,7 +476,7 @@ export class Session extends EventEmitter<SessionEvents> {
     // Answered by the node's accept path (acceptConnection). A session we did not dial cannot dial
     // either: it waits for the peer to come back. The reconnect loop, when running, dials already.
     if (role === 'responder' || !this.initiator || this.#reconnecting) return;
-    this.#host.connect(this, kind, this.#lifetime.signal).then(
+    this.#dial(kind).then(
       (connected) =>
         this.#driver.input((m, now) => {
           if (m.state === 'closed') return release(connected.channel);
@@ -590,7 +590,7 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       for (let delay = 250; !this.#isClosed() && this.#channel === null; delay = Math.min(delay * 2, 8000)) {
         try {
-          const connected = await this.#host.connect(this, 'full', this.#lifetime.signal);
+          const connected = await this.#dial('full');
           if (this.#isClosed()) return release(connected.channel);
           if (this.#channel !== null) {
             connected.channel.abort();
@@ -609,6 +609,17 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     } finally {
       this.#reconnecting = false;
+    }
+  }
+
+  // Per dial rather than per session: a session that closes with no dial under way aborts nothing.
+  async #dial(kind: 'full' | 'resume'): Promise<Connected> {
+    const dial = new AbortController();
+    this.#dials.add(dial);
+    try {
+      return await this.#host.connect(this, kind, dial.signal);
+    } finally {
+      this.#dials.delete(dial);
     }
   }
 
@@ -691,9 +702,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#retire(channel);
     this.#channel = null;
     this.#releasing = channel;
-    this.#lifetime.abort();
+    for (const dial of this.#dials) dial.abort();
     this.#released = channel?.close() ?? Promise.resolve();
-    this.#inbox.close(new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
+    this.#inbox.close(() => new L2Error('ERR_L2_CLOSED', `session ${this.id} is closed`));
     this.#host.closed(this);
     this.#emitSafe('close');
   }
