@@ -87,6 +87,13 @@ fn wycheproof_ed25519() {
         let (msg, sig) = (hex(t, "msg"), hex(t, "sig"));
         let ok = <[u8; 64]>::try_from(sig.as_slice()).is_ok_and(|sig| ed25519::verify(&pk, &msg, &sig).is_ok());
         assert_eq!(ok, result == "valid", "tc {} ({})", tc(t), t["comment"]);
+        // Our verification (AWS-LC plus the strict checks) accepts exactly what dalek's does.
+        let dalek = <[u8; 64]>::try_from(sig.as_slice()).is_ok_and(|sig| {
+            ed25519_dalek::VerifyingKey::from_bytes(&pk)
+                .and_then(|k| k.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig)))
+                .is_ok()
+        });
+        assert_eq!(ok, dalek, "tc {} agrees with ed25519-dalek verify_strict", tc(t));
         tally.count(result);
     }
     tally.report("wycheproof ed25519", file["numberOfTests"].as_u64().unwrap());
