@@ -27,7 +27,7 @@ export declare class FrameCipher {
   sealPacked(data: Uint8Array, lengths: Uint32Array, frameType?: number | undefined | null): Buffer
   /**
    * Opens frames back to back in `frames`, one status per frame. `data` is as long as the
-   * input; the plaintexts fill its first `ends[ends.length - 1]` bytes.
+   * input; the plaintexts fill its first `ends[ends.length - 1]` bytes, zeros the rest.
    */
   openBatch(frames: Uint8Array): OpenedBatch
   /** Current key epoch. */

@@ -249,7 +249,7 @@ export class FrameCipher {
     const error = b.errorCode
       ? toL2Error({ code: b.errorCode as L2ErrorCode, message: b.errorMessage ?? 'malformed frame' })
       : undefined;
-    // The addon hands back a buffer as long as the input; the plaintexts fill its start.
+    // The addon hands back a buffer as long as the input: the plaintexts, then zeros.
     const data = b.data.subarray(0, b.ends.length > 0 ? b.ends[b.ends.length - 1] : 0);
     return {
       data,

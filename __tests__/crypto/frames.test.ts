@@ -96,6 +96,19 @@ test('batch open keeps a trailing partial frame and stops at a malformed header'
   expect(stopped.error?.code).toBe('ERR_L2_UNSUPPORTED');
 });
 
+test('batch open hands JS no stale heap memory: the buffer past the plaintexts is zeros', () => {
+  const [a, b] = pair();
+  const first = a.seal(msg(0));
+  // A replay and a partial frame: bytes the cipher never writes plaintext into.
+  const wire = Buffer.concat([first, a.sealPacked(Buffer.alloc(640, 1), new Uint32Array(10).fill(64)), first, first.subarray(0, 20)]);
+  for (let round = 0; round < 50; round++) {
+    Buffer.allocUnsafe(wire.length).fill(0xaa); // leave non-zero garbage on the heap to be reused
+    const opened = b.openBatch(wire);
+    const whole = new Uint8Array(opened.data.buffer, opened.data.byteOffset, wire.length);
+    expect(whole.subarray(opened.data.length).every((x) => x === 0)).toBe(true);
+  }
+});
+
 test('bad batch arguments are typed errors', () => {
   const [a] = pair();
   expect(code(() => a.sealPacked(Buffer.alloc(10), Uint32Array.of(4, 4)))).toBe('ERR_L2_BAD_INPUT');

@@ -228,7 +228,8 @@ impl FrameCipher {
 
     /// Opens the frames back to back in `input`, writing their plaintexts back to back into
     /// `out` (at least `input.len()` bytes); one status per frame. Stops at a trailing partial
-    /// frame or a malformed header.
+    /// frame or a malformed header. Bytes of `out` past the plaintexts are zeroed, so a caller
+    /// handing out `out` whole (an uninitialised JS Buffer) hands out no stale memory.
     pub fn open_batch_to(&mut self, input: &[u8], out: &mut [u8]) -> BatchOpened {
         let mut batch = BatchOpened::default();
         if input.len() > u32::MAX as usize {
@@ -267,6 +268,7 @@ impl FrameCipher {
             batch.status.push(status as u8);
             batch.consumed += wire_len;
         }
+        out[written..].fill(0);
         batch
     }
 
@@ -422,6 +424,22 @@ mod tests {
         assert_eq!(data, [[0u8; 3], [2; 3], [3; 3]].concat());
         assert_eq!(out.consumed, wire.len() - 3);
         assert!(out.error.is_none());
+    }
+
+    #[test]
+    fn batch_output_past_the_plaintexts_is_zeroed() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let mut wire = Vec::new();
+        a.seal_into(FrameType::Data, &[7; 5], &mut wire).unwrap();
+        let first = wire.clone();
+        a.seal_into(FrameType::Data, &[8; 3], &mut wire).unwrap();
+        wire.extend_from_slice(&first); // replay: the cipher writes nothing for it
+        wire.extend_from_slice(&first[..10]); // partial frame
+        let mut out = vec![0xaau8; wire.len()];
+        let opened = b.open_batch_to(&wire, &mut out);
+        assert_eq!(opened.status, vec![0, 0, 2]);
+        assert_eq!(out[..8], [7, 7, 7, 7, 7, 8, 8, 8]);
+        assert!(out[8..].iter().all(|&x| x == 0), "stale bytes past the plaintexts");
     }
 
     #[test]
