@@ -1,5 +1,5 @@
 /** The pieces under the machine: fake clock, timers, mock transport, wire checks, driver. */
-import { FakeClock, systemClock } from '../../ts/session/clock';
+import { FakeClock, coalescedDeadline, systemClock } from '../../ts/session/clock';
 import { SessionDriver, type SessionNotice } from '../../ts/session/driver';
 import { SessionMachine } from '../../ts/session/machine';
 import { MockLink, seededRandom } from '../../ts/session/mock-transport';
@@ -112,18 +112,43 @@ test('the driver arms one timer at the next deadline and fires the machine on it
 describe('systemClock', () => {
   afterEach(() => jest.useRealTimers());
 
-  test('fires at the deadline, not before, and a deadline beyond setTimeout\'s range does not fire at once', () => {
+  test('fires at the deadline or within its slack, not before, and a deadline beyond setTimeout\'s range does not fire at once', () => {
     jest.useFakeTimers();
     const fired: string[] = [];
-    systemClock.schedule(systemClock.now() + 100, () => fired.push('near'));
+    const at = systemClock.now() + 100;
+    systemClock.schedule(at, () => fired.push('near'));
     systemClock.schedule(systemClock.now() + 40 * 86_400_000, () => fired.push('far'));
     const cancel = systemClock.schedule(systemClock.now() + 50, () => fired.push('cancelled'));
     cancel();
     jest.advanceTimersByTime(99);
     expect(fired).toEqual([]);
-    jest.advanceTimersByTime(1);
+    jest.advanceTimersByTime(Math.ceil(coalescedDeadline(at, at - 100) - at) + 1);
     expect(fired).toEqual(['near']);
     jest.advanceTimersByTime(86_400_000);
     expect(fired).toEqual(['near']);
+  });
+
+  test('coalesced deadlines: never early, at most 1/32 of the delay (and 256 ms) late, exact below 32 ms', () => {
+    const now = 1_764_000_000_123.25;
+    for (const delay of [0, 5, 31.9, 32, 100, 1000, 2000, 10_000, 30_000, 3_600_000]) {
+      const fire = coalescedDeadline(now + delay, now);
+      expect(fire).toBeGreaterThanOrEqual(now + delay);
+      expect(fire - (now + delay)).toBeLessThanOrEqual(Math.min(256, delay / 32));
+      if (delay < 32) expect(fire).toBe(now + delay);
+    }
+  });
+
+  test('timers due close together fire in the same turn (heartbeats of many sessions leave as one batch)', () => {
+    jest.useFakeTimers();
+    const now = systemClock.now();
+    // Ten deadlines spread over 226 ms, 10 s away: one 256 ms slot, so they all fire at its end.
+    const slot = Math.ceil((now + 10_000) / 256) * 256;
+    const fired: number[] = [];
+    for (let k = 0; k < 10; k++) systemClock.schedule(slot + 1 + 25 * k, () => fired.push(k));
+    const passed = Math.ceil(slot + 2 - now);
+    jest.advanceTimersByTime(passed);
+    expect(fired).toEqual([]); // the first deadline has passed; its slot has not
+    jest.advanceTimersByTime(Math.ceil(slot + 256 - now) - passed + 1);
+    expect(fired).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });

@@ -23,17 +23,35 @@ export interface Clock {
 const TIME_ORIGIN = performance.timeOrigin;
 // setTimeout's largest delay (2^31 - 1 ms, about 24.8 days).
 const MAX_TIMER_DELAY = 2_147_483_647;
+// Longest a timer is held back to fire with its neighbours.
+const MAX_SLACK = 256;
+
+/**
+ * When a timer due at `at` (scheduled at `now`) fires: `at` rounded up to a grid of the largest power
+ * of two ms within 1/32 of its delay (at most 256 ms). Timers due close together then fire in one
+ * turn of the event loop — thousands of sessions' heartbeats leave and are answered in batches, so
+ * the transport wakes the loop once per batch rather than once per session — and no timer fires
+ * early or more than ~3% late.
+ */
+export function coalescedDeadline(at: number, now: number): number {
+  const slack = Math.min(MAX_SLACK, (at - now) / 32);
+  if (!(slack >= 1)) return at;
+  const grid = 2 ** Math.floor(Math.log2(slack));
+  return Math.ceil(at / grid) * grid;
+}
 
 /**
  * The real clock: wall time that is monotonic within the process (`timeOrigin + performance.now()`),
  * so audit times read as dates while deadlines never jump with NTP. Timers are unref'd: a session must
- * not hold the process open after its owner is done with it.
+ * not hold the process open after its owner is done with it, and coalesced (`coalescedDeadline`).
  */
 export const systemClock: Clock = Object.freeze({
   now: () => TIME_ORIGIN + performance.now(),
   schedule(at: number, run: () => void) {
+    const now = systemClock.now();
+    // Whole milliseconds, rounded up: never early, and timers share Node's per-duration timer lists.
     // Node fires longer delays at once; a clamped timer fires early instead, and the driver just re-arms it.
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, finite('at', at) - systemClock.now()));
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, Math.ceil(coalescedDeadline(finite('at', at), now) - now)));
     const handle = setTimeout(callback('callback', run), delay);
     handle.unref();
     return () => clearTimeout(handle);
