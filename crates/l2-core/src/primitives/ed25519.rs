@@ -18,8 +18,9 @@ pub fn sign(seed: &[u8; 32], message: &[u8]) -> [u8; 64] {
 
 /// Every y (little-endian, without the sign bit) that encodes a point of order dividing 8:
 /// 0 (order 4), 1 (the identity), p − 1 (order 2), the y of the order-8 points, and the
-/// unreduced p and p + 1 (0 and 1 again). Comparing against these finds small-order A and R
-/// without decompressing them.
+/// unreduced p and p + 1 (0 and 1 again: AWS-LC's assembly decoder refuses those, its portable
+/// one on other targets may not). Comparing against these finds small-order A and R without
+/// decompressing them.
 const SMALL_ORDER_Y: [[u8; 32]; 7] = {
     /// 2^255 − 256 + `low`: p − 1, p and p + 1 differ from it only in the low byte.
     const fn near_p(low: u8) -> [u8; 32] {
@@ -57,13 +58,14 @@ fn has_small_order(encoding: &[u8; 32]) -> bool {
     SMALL_ORDER_Y.contains(&y)
 }
 
-/// Verifies `signature` on `message`; `Ok(())` only for a valid signature. Strict, accepting
-/// exactly what ed25519-dalek's `verify_strict` accepts: S below the group order, neither A nor R
-/// of small order, and the cofactorless equation [S]B = R + [k]A with R byte-exact (so R is
-/// canonical). The small-order checks run here on the encodings; AWS-LC checks S and the
-/// equation (31 µs against dalek's 36 here: no decompression of R, assembly field arithmetic).
-/// Its decoder also refuses an unreduced A (y ≥ p), which dalek would decode; no one can sign
-/// for such a key without its discrete logarithm, so no signature tells the two apart.
+/// Verifies `signature` on `message`; `Ok(())` only for a valid signature. Strict, with the
+/// rules of ed25519-dalek's `verify_strict` (tests hold the two to the same answers): S below the
+/// group order, neither A nor R of small order, and the cofactorless equation [S]B = R + [k]A
+/// with R byte-exact (so R is canonical). The small-order checks run here on the encodings;
+/// AWS-LC checks S and the equation (31 µs against dalek's 36 here: no decompression of R,
+/// assembly field arithmetic). Its assembly decoder also refuses an unreduced A (y ≥ p), which
+/// dalek would decode; no one can sign for such a key without its discrete logarithm, so no
+/// signature tells the two apart.
 pub fn verify(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<()> {
     if has_small_order(public) {
         return Err(Error::AuthFailed("invalid Ed25519 public key"));
