@@ -139,7 +139,8 @@ mod ffi {
         }
     }
 
-    /// `ML-KEM.Decaps` with an expanded key (no FIPS 203 hash check: callers hold keys they generated).
+    /// `ML-KEM.Decaps` with an expanded key; AWS-LC (mlkem-native) runs the FIPS 203 hash check
+    /// on it first and refuses a key that fails.
     pub fn decapsulate(ct: &[u8; super::CT_LEN], dk: &[u8; super::DK_LEN], ss: &mut [u8; 32]) -> Option<()> {
         // SAFETY: as in `keygen`.
         unsafe {
@@ -255,7 +256,8 @@ mod tests {
         let (_, dk) = Libcrux::keygen(&[5; 64]);
         let mut bytes = *dk.as_bytes();
         bytes[DK_LEN - 40] ^= 1; // inside H(ek)
-        let err = Libcrux::decapsulate(&[0; CT_LEN], &DecapsulationKey::from_bytes(&bytes)).unwrap_err();
-        assert_eq!(err.code(), "ERR_L2_BAD_INPUT");
+        let corrupted = DecapsulationKey::from_bytes(&bytes);
+        assert_eq!(Libcrux::decapsulate(&[0; CT_LEN], &corrupted).unwrap_err().code(), "ERR_L2_BAD_INPUT");
+        assert_eq!(AwsLc::decapsulate(&[0; CT_LEN], &corrupted).unwrap_err().code(), "ERR_L2_BAD_INPUT");
     }
 }
