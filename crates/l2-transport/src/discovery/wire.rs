@@ -15,7 +15,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 
 /// Protocol magic.
 pub const MAGIC: [u8; 3] = *b"L2D";
@@ -140,9 +140,8 @@ impl Answer {
         if !r.0.is_empty() {
             return Err(AnswerError::Malformed);
         }
-        let key = VerifyingKey::from_bytes(&public_key).map_err(|_| AnswerError::BadSignature)?;
-        let sig = Signature::from_bytes(sig.try_into().map_err(|_| AnswerError::Malformed)?);
-        key.verify_strict(&signed_message(body), &sig)
+        let sig: &[u8; SIG_LEN] = sig.try_into().map_err(|_| AnswerError::Malformed)?;
+        l2_core::primitives::ed25519::verify(&public_key, &signed_message(body), sig)
             .map_err(|_| AnswerError::BadSignature)?;
         Ok(Answer {
             nonce,
