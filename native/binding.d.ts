@@ -230,6 +230,13 @@ export interface Encapsulation {
   sharedSecret: Buffer
 }
 
+/**
+ * Which library seals and opens frames with `plaintext_length` bytes in this process:
+ * `"openssl"` (the host's OpenSSL 3, for large frames on AVX-512 CPUs) or `"aws-lc"` (SPEC.md §4).
+ * Read-only information, for tests and diagnostics.
+ */
+export declare function frameAeadProvider(plaintextLength: number): string
+
 /** Usage limits (defaults: rekeyAfter 2^32, maxFrames 2^48, maxAuthFailures 2^36). */
 export interface FrameCipherOptions {
   /** Frames after which `rekeyDue` turns true. */

@@ -849,6 +849,7 @@ module.exports.didToPublicKey = nativeBinding.didToPublicKey
 module.exports.ed25519Keygen = nativeBinding.ed25519Keygen
 module.exports.ed25519Sign = nativeBinding.ed25519Sign
 module.exports.ed25519Verify = nativeBinding.ed25519Verify
+module.exports.frameAeadProvider = nativeBinding.frameAeadProvider
 module.exports.mlkem768Decapsulate = nativeBinding.mlkem768Decapsulate
 module.exports.mlkem768Encapsulate = nativeBinding.mlkem768Encapsulate
 module.exports.mlkem768Keygen = nativeBinding.mlkem768Keygen

@@ -42,6 +42,17 @@ fn batch_arrays<'env>(env: &'env Env, b: &frame::BatchOpened) -> Result<(Uint32A
     ))
 }
 
+/// Which library seals and opens frames with `plaintext_length` bytes in this process:
+/// `"openssl"` (the host's OpenSSL 3, for large frames on AVX-512 CPUs) or `"aws-lc"` (SPEC.md §4).
+/// Read-only information, for tests and diagnostics.
+#[napi]
+pub fn frame_aead_provider(plaintext_length: u32) -> &'static str {
+    match frame::provider_for(plaintext_length as usize) {
+        frame::AeadProvider::OpenSsl => "openssl",
+        frame::AeadProvider::AwsLc => "aws-lc",
+    }
+}
+
 /// Usage limits (defaults: rekeyAfter 2^32, maxFrames 2^48, maxAuthFailures 2^36).
 #[napi(object)]
 pub struct FrameCipherOptions {

@@ -1,5 +1,8 @@
 /** The frame cipher (SPEC.md §4): replay window, reordering, forgeries, epochs, limits, batches. */
 import { FrameStatus, FrameType } from '../../ts';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { native } from '../../ts/native';
 import { cipherPair as pair, codeOf as code, completedHandshake } from './helpers';
 
 const msg = (n: number) => Buffer.from(`message ${n}`);
@@ -116,4 +119,39 @@ test('bad batch arguments are typed errors', () => {
   expect(code(() => a.sealBatch([msg(1), 'x' as unknown as Buffer]))).toBe('ERR_L2_BAD_INPUT');
   expect(code(() => pair({ maxFrames: -1 }))).toBe('ERR_L2_BAD_INPUT');
   expect(code(() => pair({ rekeyAfter: 1.5 }))).toBe('ERR_L2_BAD_INPUT');
+});
+
+describe('large frames through the host OpenSSL (SPEC.md §4.1)', () => {
+  // Node exports its OpenSSL 3 to addons; it is picked for its AVX-512 code only.
+  const flags = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const avx512 = ['avx512f', 'avx512vl', 'avx512ifma'].every((f) => new RegExp(`\\b${f}\\b`).test(flags));
+  const from = 2560;
+
+  test('frames from 2560 bytes go through OpenSSL on AVX-512 CPUs, smaller ones through AWS-LC', () => {
+    expect(native.frameAeadProvider(from - 1)).toBe('aws-lc');
+    expect(native.frameAeadProvider(from)).toBe(avx512 ? 'openssl' : 'aws-lc');
+    expect(native.frameAeadProvider(64 << 10)).toBe(avx512 ? 'openssl' : 'aws-lc');
+  });
+
+  test('frames around the crossover round-trip singly and in batches; forgeries are refused', () => {
+    const [a, b] = pair();
+    const sizes = [from - 1, from, from + 1, 16 << 10, (64 << 10) + 3];
+    const messages = sizes.map((n) => randomBytes(n));
+    for (const m of messages) {
+      const f = a.seal(m);
+      const forged = Buffer.from(f);
+      forged[f.length - 1] ^= 1;
+      expect(code(() => b.open(forged))).toBe('ERR_L2_AUTH_FAILED');
+      expect(b.open(f).data.equals(m)).toBe(true);
+    }
+    const batch = b.openBatch(a.sealBatch(messages));
+    expect(Array.from(batch.status)).toEqual(sizes.map(() => FrameStatus.Ok));
+    expect(batch.messages()).toEqual(messages);
+  });
 });

@@ -1,6 +1,7 @@
 //! The frame cipher: per-direction keys, a never-wrapping counter as nonce, the replay window,
 //! and key epochs so a rotation never strands frames sealed under the previous keys.
 
+use super::openssl::{provider_for, AeadProvider, OpenSslAead, OPENSSL_FROM};
 use super::replay::ReplayWindow;
 use super::{FrameType, Header, HEADER_LEN, MAX_PAYLOAD};
 use crate::primitives::aead::{AeadKey, TAG_LEN};
@@ -33,22 +34,49 @@ impl Default for FrameLimits {
     }
 }
 
+/// One direction's key, in AWS-LC and, when the process has OpenSSL 3, in OpenSSL too: frames
+/// of `OPENSSL_FROM` bytes or more go through the latter (see `openssl.rs` for why).
+struct Keys {
+    small: AeadKey,
+    large: Option<OpenSslAead>,
+}
+
+impl Keys {
+    fn new(key: &[u8; 32], seal: bool) -> Self {
+        let large = match provider_for(OPENSSL_FROM) {
+            AeadProvider::OpenSsl => OpenSslAead::new(key, seal),
+            AeadProvider::AwsLc => None,
+        };
+        Self { small: AeadKey::new(key), large }
+    }
+
+    fn large_for(&mut self, len: usize) -> Option<&mut OpenSslAead> {
+        self.large.as_mut().filter(|_| len >= OPENSSL_FROM)
+    }
+}
+
 struct SendKey {
     epoch: u16,
-    key: AeadKey,
+    key: Keys,
     next_counter: u64,
+}
+
+impl SendKey {
+    fn new(epoch: u16, key: &[u8; 32]) -> Self {
+        Self { epoch, key: Keys::new(key, true), next_counter: 0 }
+    }
 }
 
 struct RecvKey {
     epoch: u16,
-    key: AeadKey,
+    key: Keys,
     window: ReplayWindow,
     auth_failures: u64,
 }
 
 impl RecvKey {
     fn new(epoch: u16, key: &[u8; 32]) -> Self {
-        Self { epoch, key: AeadKey::new(key), window: ReplayWindow::new(), auth_failures: 0 }
+        Self { epoch, key: Keys::new(key, false), window: ReplayWindow::new(), auth_failures: 0 }
     }
 }
 
@@ -123,7 +151,7 @@ impl FrameCipher {
     /// A cipher at epoch 0 with the keys a handshake produced.
     pub fn new(keys: &TrafficKeys, limits: FrameLimits) -> Self {
         Self {
-            send: SendKey { epoch: 0, key: AeadKey::new(&keys.send), next_counter: 0 },
+            send: SendKey::new(0, &keys.send),
             recv: RecvKey::new(0, &keys.recv),
             previous: None,
             limits,
@@ -154,7 +182,7 @@ impl FrameCipher {
     /// the epoch being replaced still open until `retire_previous` is called.
     pub fn install(&mut self, keys: &TrafficKeys) -> Result<u16> {
         let epoch = self.send.epoch.checked_add(1).ok_or(Error::Limit("key epochs exhausted"))?;
-        self.send = SendKey { epoch, key: AeadKey::new(&keys.send), next_counter: 0 };
+        self.send = SendKey::new(epoch, &keys.send);
         let old = core::mem::replace(&mut self.recv, RecvKey::new(epoch, &keys.recv));
         self.previous = Some(old);
         Ok(epoch)
@@ -184,8 +212,14 @@ impl FrameCipher {
         let (head, rest) = out.split_at_mut(HEADER_LEN);
         head.copy_from_slice(&aad);
         let (body, tail) = rest.split_at_mut(plaintext.len());
-        let tag = (&mut tail[..TAG_LEN]).try_into().expect("16-byte tag");
-        self.send.key.seal_out_of_place(header.nonce(), &aad, plaintext, body, tag);
+        let tag: &mut [u8; TAG_LEN] = (&mut tail[..TAG_LEN]).try_into().expect("16-byte tag");
+        let sealed = match self.send.key.large_for(plaintext.len()) {
+            Some(large) => large.seal_to(header.nonce(), &aad, plaintext, body, &mut *tag),
+            None => false,
+        };
+        if !sealed {
+            self.send.key.small.seal_out_of_place(header.nonce(), &aad, plaintext, body, tag);
+        }
         self.send.next_counter = counter + 1;
         Ok(wire_len)
     }
@@ -296,7 +330,11 @@ impl FrameCipher {
         }
         rk.window.check(header.counter)?;
         let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
-        match rk.key.open_to(header.nonce(), aad, ciphertext, tag, out) {
+        let opened = match rk.key.large_for(out.len()) {
+            Some(large) => large.open_to(header.nonce(), aad, ciphertext, tag, out),
+            None => rk.key.small.open_to(header.nonce(), aad, ciphertext, tag, out),
+        };
+        match opened {
             Ok(()) => {
                 rk.window.mark(header.counter);
                 Ok(())

@@ -12,9 +12,11 @@
 //! ```
 
 mod cipher;
+pub mod openssl;
 pub mod replay;
 
 pub use cipher::{sealed_len, BatchOpened, FrameCipher, FrameLimits, FrameStatus, Opened, TrafficKeys};
+pub use openssl::{provider_for, AeadProvider};
 
 use crate::{Error, Result};
 
