@@ -119,13 +119,16 @@ export declare class TransportLink {
   get localAddress(): string
   get peerAddress(): string
   /**
-   * Sends messages in order (copied before the call returns); waits while the transport's
-   * flow control has no room, so a fast sender is held back instead of buffering without bound.
+   * Sends messages in order; waits while the transport's flow control has no room, so a
+   * fast sender is held back instead of buffering without bound. On μTCP the messages are
+   * written before this returns (the promise is already resolved) unless the socket is
+   * full; only then is the rest copied and written when the socket has room.
    */
   send(messages: Array<Uint8Array>): Promise<undefined>
   /**
    * Waits for at least one message, then returns all that arrived, up to `max` (default
-   * 1024). An empty array means the peer closed its side.
+   * 1024). An empty array means the peer closed its side. On μTCP what already arrived is
+   * returned in an already-resolved promise.
    */
   recv(max?: number | undefined | null): Promise<Array<Buffer>>
   /** Link counters. */

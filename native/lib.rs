@@ -8,6 +8,7 @@ mod frames;
 mod handshake;
 mod identity;
 mod transport;
+mod utcp_poll;
 
 use napi::bindgen_prelude::{BufferSlice, FromNapiValue};
 use napi::Env;

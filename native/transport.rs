@@ -1,16 +1,21 @@
-//! Transports for JavaScript: a node (QUIC + μTCP + discovery on one tokio runtime) and its
-//! links. A link moves opaque messages; the session layer sends one message per batch of
-//! sealed frames, so one N-API crossing carries many frames each way. Async calls settle
-//! their Promise from the runtime; errors carry the stable code as a `ERR_L2_…: ` prefix
-//! (napi's async path has no custom status), which the TS layer turns into `L2Error.code`.
+//! Transports for JavaScript: a node (QUIC, μTCP accept/dial and discovery on one tokio
+//! runtime) and its links. A link moves opaque messages; the session layer sends one message
+//! per batch of sealed frames, so one N-API crossing carries many frames each way. μTCP links
+//! do their I/O on the JS thread, polled by Node's event loop (crate::utcp_poll); QUIC links
+//! and the node's own calls settle their Promise from the runtime, with the stable code as a
+//! `ERR_L2_…: ` prefix (napi's async path has no custom status), which the TS layer turns
+//! into `L2Error.code`.
 
 use crate::identity::Identity;
+use crate::utcp_poll::Poller;
 use crate::{bad_input, Code};
 use l2_transport as tp;
 use napi::bindgen_prelude::{Array, Buffer, PromiseRaw, ToNapiValue};
 use napi::{Env, Result, Status};
 use napi_derive::napi;
 use std::net::SocketAddr;
+use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,7 +222,7 @@ impl TransportNode {
             let node = tp::Node::bind(config).await.map_err(async_err)?;
             Ok(TransportNode { inner: Arc::new(node) })
         })
-        .map_err(|e| napi::Error::new(Code("ERR_L2_INTERNAL"), e.reason.clone()))
+        .map_err(internal)
     }
 
     /// The DID this node announces.
@@ -258,7 +263,7 @@ impl TransportNode {
         };
         let node = self.inner.clone();
         let link = node.dial(target, opts).await.map_err(async_err)?;
-        Ok(TransportLink { inner: link, admission: std::sync::Mutex::new(None) })
+        Ok(TransportLink::new(link, None))
     }
 
     /// The next inbound link; rejects with `ERR_L2_CLOSED` once the node is closed.
@@ -266,7 +271,7 @@ impl TransportNode {
     pub async fn accept(&self) -> Result<TransportLink> {
         let node = self.inner.clone();
         let (link, admission) = node.accept_admitted().await.map_err(async_err)?;
-        Ok(TransportLink { inner: link, admission: std::sync::Mutex::new(Some(admission)) })
+        Ok(TransportLink::new(link, Some(admission)))
     }
 
     /// Probes a discovery address; resolves with the verified, signed answer.
@@ -307,6 +312,10 @@ impl TransportNode {
     }
 }
 
+fn internal(e: napi::Error) -> napi::Error<Code> {
+    napi::Error::new(Code("ERR_L2_INTERNAL"), e.reason.clone())
+}
+
 fn to_status(e: napi::Error<Code>) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("{}: {}", e.status.0, e.reason))
 }
@@ -317,6 +326,24 @@ pub struct TransportLink {
     inner: tp::Link,
     /// An accepted link's set-up slot, held until the session layer settles its handshake.
     admission: std::sync::Mutex<Option<tp::Admission>>,
+    /// μTCP: the JS-thread driver, started by the first send or recv (None on QUIC).
+    poller: JsThreadOnly<OnceCell<Option<Rc<Poller>>>>,
+}
+
+/// A value used only on the JS thread of the link's env.
+struct JsThreadOnly<T>(T);
+// SAFETY: the poller is set and read only by `send`, `recv` and the finalizer (`Drop`), which
+// N-API runs on the env's JS thread; a link that crosses threads (the result of an async `dial`
+// or `accept`) carries it empty, and `close` (which runs on the runtime) never touches it.
+unsafe impl<T> Send for JsThreadOnly<T> {}
+unsafe impl<T> Sync for JsThreadOnly<T> {}
+
+impl Drop for TransportLink {
+    fn drop(&mut self) {
+        if let Some(Some(p)) = self.poller.0.get() {
+            p.orphan();
+        }
+    }
 }
 
 #[napi]
@@ -343,23 +370,32 @@ impl TransportLink {
         self.inner.peer_addr().to_string()
     }
 
-    /// Sends messages in order (copied before the call returns); waits while the transport's
-    /// flow control has no room, so a fast sender is held back instead of buffering without bound.
+    /// Sends messages in order (the caller may reuse its buffers once this returns); waits while
+    /// the transport's flow control has no room, so a fast sender is held back instead of
+    /// buffering without bound. On μTCP the messages are
+    /// written before this returns (the promise is already resolved) unless the socket is
+    /// full; only then is the rest copied and written when the socket has room.
     #[napi(catch_unwind)]
     pub fn send<'env>(&self, env: &'env Env, messages: Vec<&[u8]>) -> std::result::Result<PromiseRaw<'env, ()>, napi::Error<Code>> {
+        if let Some(p) = self.poller(env)? {
+            return Ok(PromiseRaw::new(env.raw(), p.send(&messages).map_err(internal)?));
+        }
         let owned: Vec<bytes::Bytes> = messages.iter().map(|m| bytes::Bytes::copy_from_slice(m)).collect();
         let link = self.inner.clone();
-        env.spawn_future(async move { link.send_batch(owned).await.map_err(async_err) })
-            .map_err(|e| napi::Error::new(Code("ERR_L2_INTERNAL"), e.reason.clone()))
+        env.spawn_future(async move { link.send_batch(owned).await.map_err(async_err) }).map_err(internal)
     }
 
     /// Waits for at least one message, then returns all that arrived, up to `max` (default
-    /// 1024). An empty array means the peer closed its side.
+    /// 1024). An empty array means the peer closed its side. On μTCP what already arrived is
+    /// returned in an already-resolved promise.
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Buffer>>")]
-    pub async fn recv(&self, max: Option<u32>) -> Result<Received> {
+    pub fn recv<'env>(&self, env: &'env Env, max: Option<u32>) -> std::result::Result<PromiseRaw<'env, Received>, napi::Error<Code>> {
+        let max = max.unwrap_or(1024) as usize;
+        if let Some(p) = self.poller(env)? {
+            return Ok(PromiseRaw::new(env.raw(), p.recv(max).map_err(internal)?));
+        }
         let link = self.inner.clone();
-        let batch = link.recv_batch(max.unwrap_or(1024) as usize).await.map_err(async_err)?;
-        Ok(Received(batch))
+        env.spawn_future(async move { link.recv_batch(max).await.map(Received).map_err(async_err) }).map_err(internal)
     }
 
     /// Link counters.
@@ -413,7 +449,7 @@ impl TransportLink {
 
 /// Received messages, turned into Buffers on the JS thread: each copied once into memory V8
 /// allocates (no intermediate Vec, no external buffer whose finalizer costs a GC callback).
-pub struct Received(Vec<bytes::Bytes>);
+pub struct Received(pub Vec<bytes::Bytes>);
 
 impl ToNapiValue for Received {
     unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
@@ -430,6 +466,20 @@ impl ToNapiValue for Received {
 }
 
 impl TransportLink {
+    fn new(inner: tp::Link, admission: Option<tp::Admission>) -> Self {
+        TransportLink { inner, admission: std::sync::Mutex::new(admission), poller: JsThreadOnly(OnceCell::new()) }
+    }
+
+    /// The μTCP driver, started on first use on the JS thread (None on QUIC).
+    fn poller(&self, env: &Env) -> std::result::Result<Option<&Rc<Poller>>, napi::Error<Code>> {
+        let cell = &self.poller.0;
+        if cell.get().is_none() {
+            let started = Poller::start(env.raw(), &self.inner).map_err(internal)?;
+            let _ = cell.set(started);
+        }
+        Ok(cell.get().and_then(Option::as_ref))
+    }
+
     /// Takes the set-up slot out of the link (dropping it releases the slot).
     fn release(&self) -> Option<tp::Admission> {
         self.admission.lock().unwrap_or_else(|p| p.into_inner()).take()

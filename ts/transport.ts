@@ -1,7 +1,8 @@
 /**
  * Transports: a node listening on QUIC (primary), μTCP (fallback) and UDP discovery, and the
  * links it dials or accepts. A link moves whole messages in order; the session layer sends one
- * message per batch of sealed frames. Sockets, QUIC and timers live in Rust (one tokio runtime).
+ * message per batch of sealed frames. Sockets, QUIC and timers live in Rust: QUIC, discovery and
+ * connection set-up on one tokio runtime, μTCP reads and writes on the JS thread (polled by Node's loop).
  */
 import { native } from './native';
 import { guard } from './guard';

@@ -1,6 +1,8 @@
-//! Transports of l2-session: tokio drivers that move **opaque, already-sealed L2 frames**
-//! between peers over QUIC (quinn/rustls, X25519MLKEM768 preferred), μTCP (length-prefixed
-//! frames over TCP, the fallback) and a signed UDP discovery service.
+//! Transports of l2-session: they move **opaque, already-sealed L2 frames** between peers over
+//! QUIC (quinn/rustls, X25519MLKEM768 preferred), μTCP (length-prefixed frames over TCP, the
+//! fallback) and a signed UDP discovery service. QUIC, discovery and link set-up run on tokio;
+//! an established μTCP link is a sans-reactor core that tokio or another event loop drives
+//! ([`Link::polled`]).
 //!
 //! This crate never encrypts frames: the L2 layer above seals them (ChaCha20-Poly1305) and
 //! authenticates peers; what it gets from here is a [`Link`] per peer and, on QUIC, a
@@ -28,7 +30,7 @@ pub use config::{
 };
 pub use discovery::DiscoveryAnswer;
 pub use error::{Error, Result};
-pub use link::Link;
+pub use link::{Link, Polled};
 pub use node::Node;
 pub use accept::Admission;
 pub use stats::{AdmissionGauges, DropReason, LinkStats, NodeStats};

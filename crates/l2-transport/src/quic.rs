@@ -9,7 +9,7 @@ use crate::accept::{Admission, Inbound};
 use crate::config::{NodeConfig, TransportKind};
 use crate::error::{Error, Result};
 use crate::frame::{FrameReader, PREAMBLE};
-use crate::link::{Link, LinkContext, LinkParts, Writer};
+use crate::link::{Io, Link, LinkContext, LinkParts};
 use crate::stats::DropReason;
 use crate::tls;
 
@@ -84,10 +84,7 @@ impl QuicEndpoint {
             local: self.local,
             peer: conn.remote_address(),
             binding: tls::channel_binding(&conn)?,
-            quic: Some(conn),
-            tcp_socket: None,
-            writer: Writer::Quic(send),
-            reader,
+            io: Io::Quic { conn, send, reader },
         };
         Ok(Link::new(parts, ctx))
     }

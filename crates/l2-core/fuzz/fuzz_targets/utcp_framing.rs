@@ -1,7 +1,7 @@
 //! Length framing of μTCP and the QUIC stream (`l2_transport::frame`): the `FrameReader` the
 //! links run, fed by a stream that splits its bytes the way the input says, after an optional
-//! preamble read; and `with_prefixes` + `write_all_gathered` through a writer that takes
-//! short writes.
+//! preamble read; and the μTCP `OutQueue` through a writer that takes short writes and
+//! reports a full socket.
 //!
 //! Input: flags (bit 0: the rest lists frames to encode, else it is the raw stream; bit 1:
 //! read the preamble first; bit 2: the stream ends in an I/O error, not EOF; bit 3: the
@@ -18,15 +18,15 @@
 
 use bytes::Bytes;
 use l2_core_fuzz::{trace, Cursor};
-use l2_transport::frame::{with_prefixes, write_all_gathered, FrameError, FrameReader, PREAMBLE, PREFIX_LEN, READ_CHUNK};
+use l2_transport::frame::{FrameError, FrameReader, OutQueue, PREAMBLE, PREFIX_LEN, READ_CHUNK};
 use libfuzzer_sys::fuzz_target;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Write};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// Records the largest single allocation made while armed: the reader must never size its
 /// buffer by an announced length above `max_frame_len`.
@@ -117,34 +117,27 @@ struct ShortWriter<'a> {
     sizes: &'a [u8],
 }
 
-impl AsyncWrite for ShortWriter<'_> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+/// Size 0 is a full socket (`WouldBlock`), as the μTCP outbound queue meets it.
+impl Write for ShortWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
     }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let size = next_size(&mut this.sizes);
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let size = next_size(&mut self.sizes);
         if size == 0 {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
+            return Err(io::ErrorKind::WouldBlock.into());
         }
         let mut room = if size == u8::MAX { usize::MAX } else { size as usize };
-        let start = this.out.len();
+        let start = self.out.len();
         for b in bufs {
             let n = b.len().min(room);
-            this.out.extend_from_slice(&b[..n]);
+            self.out.extend_from_slice(&b[..n]);
             room -= n;
         }
-        Poll::Ready(Ok(this.out.len() - start))
+        Ok(self.out.len() - start)
     }
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -179,9 +172,13 @@ fn reference(mut s: &[u8], max_frame: usize, fail_at_end: bool) -> (Vec<&[u8]>, 
 
 /// Encodes `frames` as a link sends them; checks the bytes against the format.
 fn encode(frames: &[Bytes], write_sizes: &[u8]) -> Vec<u8> {
-    let mut chunks = with_prefixes(frames.to_vec());
     let mut w = ShortWriter { out: Vec::new(), sizes: write_sizes };
-    block_on(write_all_gathered(&mut w, &mut chunks)).expect("writes that make progress complete");
+    let mut queue = OutQueue::default();
+    let done_at = queue.send(&mut w, frames).expect("a short writer never fails");
+    // Each flush is one "writable" event; the split sizes run out into "all that fits".
+    while queue.written() < done_at {
+        queue.flush(&mut w).expect("a short writer never fails");
+    }
     let want: Vec<u8> = frames.iter().flat_map(|f| [&(f.len() as u32).to_be_bytes()[..], f].concat()).collect();
     assert_eq!(w.out, want, "gathered write lost, repeated or reordered bytes");
     w.out
