@@ -130,7 +130,7 @@ test('a graceful close ends the waiting receive of the peer with an empty batch,
   await closing;
 });
 
-test('a receive settled by the poll callback runs its continuation before the loop moves on', async () => {
+test('a receive settled by the poll callback runs its continuation before the next immediate', async () => {
   const [x, y] = await connect();
   const order = await new Promise<string[]>((done) => {
     // From a check-phase callback, the next loop iteration polls (y becomes readable: the loopback
@@ -175,4 +175,37 @@ test('a μTCP ping-pong in one process, then close: the process exits on its own
     })();`;
   const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
   expect(out.trim()).toBe('done');
+});
+
+test('worker threads that end with μTCP sends and receives waiting exit cleanly', () => {
+  // Each worker leaves a receive and full-socket sends waiting, then is terminated or exits: the
+  // env teardown must close the poll handles (a handle left on a closing loop aborts the process).
+  const worker = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Identity } = require(${JSON.stringify(path.join(root, 'dist'))});
+    const { TransportNode } = require(${JSON.stringify(path.join(root, 'dist', 'transport.js'))});
+    (async () => {
+      const a = await TransportNode.listen(Identity.generate());
+      const b = await TransportNode.listen(Identity.generate());
+      const accepted = b.accept();
+      const x = await a.dial({ tcp: b.addresses.tcp, transport: 'tcp' });
+      const y = await accepted;
+      x.recv().catch(() => {});
+      for (let i = 0; i < 8; i++) y.send([Buffer.alloc(1 << 20)]).catch(() => {});
+      if (workerData === 'exit') process.exit(0);
+      parentPort.postMessage('waiting');
+    })();`;
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    (async () => {
+      for (let i = 0; i < 3; i++) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        await new Promise((r) => w.once('message', r));
+        await w.terminate();
+      }
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: 'exit' });
+      console.log('exit code', await new Promise((r) => w.once('exit', r)));
+    })();`;
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  expect(out.trim()).toBe('exit code 0');
 });
