@@ -119,8 +119,9 @@ export declare class TransportLink {
   get localAddress(): string
   get peerAddress(): string
   /**
-   * Sends messages in order; waits while the transport's flow control has no room, so a
-   * fast sender is held back instead of buffering without bound. On μTCP the messages are
+   * Sends messages in order (the caller may reuse its buffers once this returns); waits while
+   * the transport's flow control has no room, so a fast sender is held back instead of
+   * buffering without bound. On μTCP the messages are
    * written before this returns (the promise is already resolved) unless the socket is
    * full; only then is the rest copied and written when the socket has room.
    */
