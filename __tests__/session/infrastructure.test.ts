@@ -109,6 +109,37 @@ test('the driver arms one timer at the next deadline and fires the machine on it
   expect(() => driver.input((m, now) => m.rotate(now))).toThrow(expect.objectContaining({ code: 'ERR_L2_INVALID_STATE' }));
 });
 
+test('a steady exchange, which pushes the heartbeat and ack deadlines later with every message, does not re-arm the timer per message', () => {
+  const clock = new FakeClock();
+  let scheduled = 0;
+  const counting = { now: () => clock.now(), schedule: (at: number, run: () => void) => (scheduled++, clock.schedule(at, run)) };
+  const machine = new SessionMachine({ sessionId: 's', peerDid: 'did:key:z6Mk', initiator: true });
+  const sent: string[] = [];
+  const driver = new SessionDriver(machine, counting, { transmit: (m) => sent.push(m.kind), startHandshake: () => undefined, notify: () => undefined });
+  driver.input((m, now) => m.establish(now));
+  driver.input((m, now) => m.handleHandshakeResult({ ok: true, keyEpoch: 1 }, now));
+  expect(machine.state).toBe('established');
+  scheduled = 0;
+  // Ping-pong, 1 ms apart: send, the peer acknowledges it and answers; for 10 s (five ack timeouts).
+  for (let k = 1; k <= 5000; k++) {
+    clock.advance(1);
+    driver.input((m, now) => m.send(new Uint8Array(8), now));
+    clock.advance(1);
+    driver.input((m, now) => m.handleMessage({ kind: 'ack', seq: k }, now));
+    driver.input((m, now) => m.handleMessage({ kind: 'data', seq: k, payload: new Uint8Array(8) }, now));
+  }
+  // About one wake-up per ack timeout (2 s), each finding nothing due (no resend, no heartbeat), not 10,000.
+  expect(scheduled).toBeLessThanOrEqual(10);
+  expect(sent.filter((kind) => kind === 'data')).toHaveLength(5000);
+  expect(sent.filter((kind) => kind === 'heartbeat')).toHaveLength(0);
+  // Quiet from here: the heartbeat still fires at its real deadline, 30 s after the last message (the default interval).
+  const last = clock.now();
+  clock.advanceTo(last + 30_000 - 1);
+  expect(sent.filter((kind) => kind === 'heartbeat')).toHaveLength(0);
+  clock.advanceTo(last + 30_000);
+  expect(sent.filter((kind) => kind === 'heartbeat')).toHaveLength(1);
+});
+
 describe('systemClock', () => {
   afterEach(() => jest.useRealTimers());
 

@@ -59,10 +59,13 @@ export class SessionDriver {
     else this.ports.notify(out);
   }
 
-  // One timer per session, at the machine's next deadline; re-armed only when that deadline moves.
+  // One timer per session, at the machine's next deadline or earlier. A deadline that moves later (the
+  // heartbeat and ack deadlines, pushed back by every message) keeps the earlier timer: it fires, finds
+  // nothing due, and re-arms at the new deadline. One wake-up per interval instead of a clearTimeout and
+  // a setTimeout per message.
   private arm(): void {
     const at = this.machine.nextDeadline();
-    if (at === this.armedAt) return;
+    if (at === this.armedAt || (at !== null && this.armedAt !== null && this.armedAt < at)) return;
     this.cancelTimer?.();
     this.armedAt = at;
     this.cancelTimer = at === null ? null : this.clock.schedule(at, () => {
