@@ -31,6 +31,8 @@ export class Channel {
   /** Sealed frames waiting to be sent, in segments: a segment never shares a transport message with the next. */
   private sealed: Buffer[][] = [[]];
   private inFlight = 0;
+  /** Link sends issued and not yet settled: with none, the next one starts at once instead of after a promise turn. */
+  private sends = 0;
   private sending: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private closed = false;
@@ -108,7 +110,9 @@ export class Channel {
   sendFirst(head: Buffer[]): Promise<void> {
     this.sealPending();
     const sent = this.link.send([...head, ...this.takeSealed()]);
-    this.sending = sent.catch(() => undefined);
+    this.sends++;
+    const settled = () => void this.sends--;
+    this.sending = sent.then(settled, settled);
     return sent;
   }
 
@@ -139,10 +143,20 @@ export class Channel {
     const batches = this.takeSealed();
     const bytes = batches.reduce((n, b) => n + b.length, 0);
     this.inFlight += bytes;
-    this.sending = this.sending
-      .then(() => this.link.send(batches))
-      .catch(() => this.link.abort())
-      .finally(() => (this.inFlight -= bytes));
+    // One send at a time, in order: with none under way this one starts now, else after the last.
+    const sent = this.sends === 0 ? this.link.send(batches) : this.sending.then(() => this.link.send(batches));
+    this.sends++;
+    this.sending = sent.then(
+      () => {
+        this.sends--;
+        this.inFlight -= bytes;
+      },
+      () => {
+        this.sends--;
+        this.inFlight -= bytes;
+        this.link.abort();
+      },
+    );
     return this.sending;
   }
 
@@ -193,7 +207,8 @@ export class Channel {
       }
       // Read side backpressure: while the application is behind, stop reading, so the transport's
       // flow control holds the peer back instead of this process buffering without bound.
-      await room();
+      const wait = room();
+      if (wait) await wait;
       if (this.closed) return;
       try {
         backlog = await this.link.recv();

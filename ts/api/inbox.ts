@@ -13,6 +13,9 @@ export interface ReceiveOptions {
 interface Waiter {
   resolve(message: Buffer): void;
   reject(err: L2Error): void;
+  /** When it times out (`performance.now()` ms), and its timeout; none without one. */
+  readonly deadline?: number;
+  readonly timeout?: number;
 }
 
 export class Inbox {
@@ -21,6 +24,14 @@ export class Inbox {
   /** Set at close: makes the error for each later receiver (only when there is one: an error costs its stack). */
   #closed: (() => L2Error) | null = null;
   #drainWaiters: { below: number; resolve(): void }[] = [];
+  /**
+   * One timer for every receive() timeout, at the earliest deadline or before: a receive answered in
+   * time leaves it armed (a later deadline does not move it), so a request–response loop costs no
+   * setTimeout and clearTimeout per message. It holds the process open only while a timed receive waits.
+   */
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = 0;
+  #timed = 0;
 
   /** Messages kept. */
   get size(): number {
@@ -65,21 +76,44 @@ export class Inbox {
     }
     if (this.#closed) return Promise.reject(this.#closed());
     return new Promise<Buffer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const onAbort = () => settle(() => reject(new L2Error('ERR_L2_ABORTED', 'receive() aborted')));
       const settle = (done: () => void) => {
-        clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
-        this.#waiters.delete(waiter);
+        if (this.#waiters.delete(waiter) && timeout !== undefined && --this.#timed === 0) this.#timer?.unref();
         done();
       };
-      const waiter: Waiter = { resolve: (m) => settle(() => resolve(m)), reject: (e) => settle(() => reject(e)) };
+      const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+      const waiter: Waiter = { resolve: (m) => settle(() => resolve(m)), reject: (e) => settle(() => reject(e)), deadline, timeout };
       if (o.signal?.aborted) return onAbort();
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = setTimeout(() => settle(() => reject(new L2Error('ERR_L2_TIMEOUT', `no message within ${timeout} ms`))), timeout);
-      }
       this.#waiters.add(waiter);
+      if (deadline !== undefined) {
+        this.#timed++;
+        this.#armTimeout(deadline);
+      }
     });
+  }
+
+  #armTimeout(at: number): void {
+    if (this.#timer && this.#timerAt <= at) {
+      this.#timer.ref();
+      return;
+    }
+    clearTimeout(this.#timer ?? undefined);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  // Rejects the receives whose deadline passed and re-arms for the earliest one left.
+  #expire(): void {
+    this.#timer = null;
+    const now = performance.now();
+    let next: number | undefined;
+    for (const w of this.#waiters) {
+      if (w.deadline === undefined) continue;
+      if (w.deadline <= now) w.reject(new L2Error('ERR_L2_TIMEOUT', `no message within ${w.timeout} ms`));
+      else if (next === undefined || w.deadline < next) next = w.deadline;
+    }
+    if (next !== undefined) this.#armTimeout(next);
   }
 }
