@@ -89,6 +89,9 @@ export interface ExportedSession extends StoredSession {
   readonly ticket: string;
 }
 
+/** What `send()` returns when it has nothing to wait for. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Why a failed handshake failed, for the machine. */
 function failureReason(err: unknown): 'authentication_failed' | 'protocol_error' {
   return toL2Error(err).code === 'ERR_L2_AUTH_FAILED' ? 'authentication_failed' : 'protocol_error';
@@ -275,17 +278,33 @@ export class Session extends EventEmitter<SessionEvents> {
    * the session is degraded or suspended; throws `ERR_L2_LIMIT` when the queue is full, `ERR_L2_CLOSED`
    * after close.
    */
-  async send(data: Uint8Array): Promise<void> {
-    bytes('send(data): data', data);
-    if (data.length > MAX_MESSAGE_LEN) {
-      throw new L2Error('ERR_L2_BAD_INPUT', `send(data): ${data.length} bytes exceed the ${MAX_MESSAGE_LEN}-byte message limit; split it`);
+  send(data: Uint8Array): Promise<void> {
+    // Not async: a send with room (the common case) returns a settled promise without creating one.
+    try {
+      bytes('send(data): data', data);
+      if (data.length > MAX_MESSAGE_LEN) {
+        throw new L2Error('ERR_L2_BAD_INPUT', `send(data): ${data.length} bytes exceed the ${MAX_MESSAGE_LEN}-byte message limit; split it`);
+      }
+      if (!this.#windowFull()) return this.#queue(data);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // A full window on a live session (established, or rotating its keys) means the peer has not
-    // acknowledged yet: wait for room. Degraded or suspended, the bounded queue applies and a full one
-    // throws ERR_L2_LIMIT.
-    while ((this.state === 'established' || this.state === 'rotating') && this.#machine.held >= this.#machine.config.queueLimit) {
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
-    }
+    return this.#queueWhenRoom(data);
+  }
+
+  // A full window on a live session (established, or rotating its keys) means the peer has not
+  // acknowledged yet: wait for room. Degraded or suspended, the bounded queue applies and a full one
+  // throws ERR_L2_LIMIT.
+  #windowFull(): boolean {
+    return (this.state === 'established' || this.state === 'rotating') && this.#machine.held >= this.#machine.config.queueLimit;
+  }
+
+  async #queueWhenRoom(data: Uint8Array): Promise<void> {
+    while (this.#windowFull()) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    return this.#queue(data);
+  }
+
+  #queue(data: Uint8Array): Promise<void> {
     this.#driver.input((m, now) => {
       m.send(data, now);
       // The frame counter reached rekeyAfter (SPEC.md §4.3): rotate before the hard limit.
@@ -293,7 +312,7 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     // Resolves at once while little is buffered, so bursts leave as batches; waits for the link beyond that.
     const channel = this.#channel;
-    if (channel && channel.backlog >= SEND_HIGH_WATER) await channel.flush();
+    return channel && channel.backlog >= SEND_HIGH_WATER ? channel.flush() : SETTLED;
   }
 
   /** The next message; rejects with `ERR_L2_TIMEOUT` after `timeout` ms, `ERR_L2_ABORTED` on `signal`, `ERR_L2_CLOSED` once closed and drained. */
