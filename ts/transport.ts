@@ -124,12 +124,19 @@ export interface DiscoveryAnswer {
   didVerified: boolean;
 }
 
-async function settle<T>(p: () => Promise<T>): Promise<T> {
+const rethrowL2 = (err: unknown): never => {
+  throw toL2Error(err);
+};
+
+/** Runs a native async call; a throw or a rejection becomes a rejected `L2Error` (one extra promise, not an async frame). */
+function settle<T>(call: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await p();
+    pending = call();
   } catch (err) {
-    throw toL2Error(err);
+    return Promise.reject(toL2Error(err));
   }
+  return pending.catch(rethrowL2);
 }
 
 /** A channel of whole messages to one peer. */
@@ -166,11 +173,11 @@ export class Link {
   send(messages: Uint8Array[]): Promise<void> {
     if (!Array.isArray(messages)) return Promise.reject(new L2Error('ERR_L2_BAD_INPUT', 'messages must be an array'));
     try {
-      messages.forEach((m, i) => bytes(`messages[${i}]`, m));
+      for (let i = 0; i < messages.length; i++) bytes(`messages[${i}]`, messages[i]);
     } catch (err) {
       return Promise.reject(err);
     }
-    return settle(() => guard(() => this.#link.send(messages)));
+    return settle(() => this.#link.send(messages));
   }
 
   /** Resolves with every message that has arrived (at least one, at most `max`); `[]` when the peer closed. */
@@ -221,7 +228,7 @@ export class TransportNode {
       for (const [k, [min, max]] of Object.entries(ADMISSION_LIMITS)) optionalInt(k, o[k as keyof typeof ADMISSION_LIMITS], min, max);
     }
     const id = nativeIdentity(identity);
-    return new TransportNode(await settle(() => guard(() => native.TransportNode.listen(id, o))));
+    return new TransportNode(await settle(() => native.TransportNode.listen(id, o)));
   }
 
   /** The DID announced by discovery. */
