@@ -8,25 +8,11 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Identity } from '../../ts';
 import { Link, TransportNode } from '../../ts/transport';
+import { useNodePair } from './pair';
 
 const root = path.join(__dirname, '..', '..');
-let a: TransportNode;
-let b: TransportNode;
-
-beforeAll(async () => {
-  a = await TransportNode.listen(Identity.generate());
-  b = await TransportNode.listen(Identity.generate());
-});
-
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-});
-
-async function connect(transport: 'quic' | 'tcp'): Promise<[Link, Link]> {
-  const accepted = b.accept();
-  const dialed = await a.dial({ quic: b.addresses.quic, tcp: b.addresses.tcp, transport });
-  return [dialed, await accepted];
-}
+const pair = useNodePair();
+const connect = pair.connect;
 
 /** Receives until `bytes` have arrived; returns their SHA-256. */
 async function drain(link: Link, bytes: number): Promise<string> {
@@ -82,34 +68,34 @@ test('QUIC refused (nothing listening on UDP) → auto dial falls back to μTCP'
   await new Promise<void>((resolve) => closed.bind(0, '127.0.0.1', resolve));
   const deadPort = closed.address().port;
   closed.close();
-  const accepted = b.accept();
+  const accepted = pair.b.accept();
   const started = Date.now();
-  const link = await a.dial({ quic: `127.0.0.1:${deadPort}`, tcp: b.addresses.tcp, transport: 'auto', quicTimeoutMs: 300 });
+  const link = await pair.a.dial({ quic: `127.0.0.1:${deadPort}`, tcp: pair.b.addresses.tcp, transport: 'auto', quicTimeoutMs: 300 });
   expect(link.transport).toBe('tcp');
   expect(Date.now() - started).toBeLessThan(5000);
   const peer = await accepted;
   await link.send([Buffer.from('over tcp')]);
   expect((await peer.recv()).map(String)).toEqual(['over tcp']);
-  expect(a.stats().tcpFallbacks).toBeGreaterThan(0);
+  expect(pair.a.stats().tcpFallbacks).toBeGreaterThan(0);
   link.abort();
   peer.abort();
 });
 
 test('discovery answers with the DID, both transports and our observed address', async () => {
-  const answer = await a.discover(b.addresses.discovery!);
-  expect(answer.did).toBe(b.did);
-  expect(answer.quic).toBe(b.addresses.quic);
-  expect(answer.tcp).toBe(b.addresses.tcp);
+  const answer = await pair.a.discover(pair.b.addresses.discovery!);
+  expect(answer.did).toBe(pair.b.did);
+  expect(answer.quic).toBe(pair.b.addresses.quic);
+  expect(answer.tcp).toBe(pair.b.addresses.tcp);
   expect(answer.observed).toMatch(/^127\.0\.0\.1:\d+$/);
   expect(answer.didVerified).toBe(true);
 });
 
 test('bad arguments are typed errors', async () => {
-  await expect(a.dial({ quic: 'not an address' })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
-  await expect(a.dial({})).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
-  await expect(a.dial({ tcp: b.addresses.tcp, transport: 'carrier-pigeon' as never })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(pair.a.dial({ quic: 'not an address' })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(pair.a.dial({})).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
+  await expect(pair.a.dial({ tcp: pair.b.addresses.tcp, transport: 'carrier-pigeon' as never })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
   await expect(TransportNode.listen(Identity.generate(), { quicPort: 70000 })).rejects.toMatchObject({ code: 'ERR_L2_BAD_INPUT' });
-  await expect(a.discover('127.0.0.1:1', 200)).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
+  await expect(pair.a.discover('127.0.0.1:1', 200)).rejects.toMatchObject({ code: 'ERR_L2_TIMEOUT' });
 });
 
 test('a closed node rejects a pending accept with ERR_L2_CLOSED', async () => {

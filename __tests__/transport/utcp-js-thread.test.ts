@@ -8,26 +8,12 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Identity } from '../../ts';
 import { L2Error } from '../../ts/errors';
-import { Link, TransportNode } from '../../ts/transport';
+import { Link } from '../../ts/transport';
+import { useNodePair } from './pair';
 
 const root = path.join(__dirname, '..', '..');
-let a: TransportNode;
-let b: TransportNode;
-
-beforeAll(async () => {
-  a = await TransportNode.listen(Identity.generate());
-  b = await TransportNode.listen(Identity.generate());
-});
-
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-});
-
-async function connect(): Promise<[Link, Link]> {
-  const accepted = b.accept();
-  const dialed = await a.dial({ tcp: b.addresses.tcp, transport: 'tcp' });
-  return [dialed, await accepted];
-}
+const pair = useNodePair();
+const connect = (): Promise<[Link, Link]> => pair.connect('tcp');
 
 /**
  * True when `p` settles while only microtasks run. A promise settled from another thread (napi's
