@@ -196,21 +196,26 @@ mod tests {
         Some(data.negotiated_key_exchange_group)
     }
 
-    #[tokio::test]
-    async fn negotiated_tls_group_is_x25519mlkem768_on_both_sides() {
-        let a = Node::bind(NodeConfig::loopback("did:test:a", [1; 32]))
-            .await
-            .expect("bind a");
-        let b = Node::bind(NodeConfig::loopback("did:test:b", [2; 32]))
-            .await
-            .expect("bind b");
+    /// Two loopback nodes and a QUIC link from the first to the second: (a, b, dialled, accepted).
+    async fn quic_pair(a: NodeConfig, b: NodeConfig) -> (Node, Node, crate::Link, crate::Link) {
+        let a = Node::bind(a).await.expect("bind a");
+        let b = Node::bind(b).await.expect("bind b");
         let opts = DialOptions {
             transport: TransportChoice::Quic,
             ..DialOptions::default()
         };
         let target = DialTarget::quic(b.quic_addr().expect("quic"));
         let (dialled, accepted) = tokio::join!(a.dial(target, opts), b.accept());
-        let (dialled, accepted) = (dialled.expect("dial"), accepted.expect("accept"));
+        (a, b, dialled.expect("dial"), accepted.expect("accept"))
+    }
+
+    #[tokio::test]
+    async fn negotiated_tls_group_is_x25519mlkem768_on_both_sides() {
+        let (a, b, dialled, accepted) = quic_pair(
+            NodeConfig::loopback("did:test:a", [1; 32]),
+            NodeConfig::loopback("did:test:b", [2; 32]),
+        )
+        .await;
         assert_eq!(group(&dialled), Some(NamedGroup::X25519MLKEM768));
         assert_eq!(group(&accepted), Some(NamedGroup::X25519MLKEM768));
         let alpn = dialled
@@ -237,15 +242,7 @@ mod tests {
             quic_idle_timeout: std::time::Duration::from_secs(600),
             ..NodeConfig::loopback(did, [seed; 32])
         };
-        let a = Node::bind(quiet("did:test:a", 1)).await.expect("bind a");
-        let b = Node::bind(quiet("did:test:b", 2)).await.expect("bind b");
-        let opts = DialOptions {
-            transport: TransportChoice::Quic,
-            ..DialOptions::default()
-        };
-        let target = DialTarget::quic(b.quic_addr().expect("quic"));
-        let (dialled, accepted) = tokio::join!(a.dial(target, opts), b.accept());
-        let (dialled, accepted) = (dialled.expect("dial"), accepted.expect("accept"));
+        let (a, b, dialled, accepted) = quic_pair(quiet("did:test:a", 1), quiet("did:test:b", 2)).await;
         // Round trips give discovery its chances to probe and hear back, counted rather than
         // timed; on loopback the first one is normally enough.
         for _ in 0..1000 {
