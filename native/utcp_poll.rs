@@ -300,10 +300,15 @@ impl Poller {
     }
 }
 
-unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
+unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, _events: c_int) {
     // SAFETY: the handle's data is the poller's strong count, released only in `on_close`.
-    // An error status needs no branch: the read or write it leads to reports the error.
     let poller = unsafe { &*(uv_handle_get_data(handle) as *const Poller) };
+    if status < 0 {
+        // libuv stopped the handle before reporting the error: record it, so the next
+        // `repoll` starts it again if something still waits. The read or write that follows
+        // reports the error itself.
+        poller.events.set(0);
+    }
     poller.on_ready();
 }
 

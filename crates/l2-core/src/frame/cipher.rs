@@ -269,10 +269,12 @@ impl FrameCipher {
         if input.len() > u32::MAX as usize {
             // End offsets are u32 (they cross N-API as a Uint32Array).
             batch.error = Some(Error::BadInput(format!("a batch holds at most {} bytes", u32::MAX)));
+            out.fill(0);
             return batch;
         }
         if out.len() < input.len() {
             batch.error = Some(Error::BadInput(format!("output buffer of {} bytes, input has {}", out.len(), input.len())));
+            out.fill(0);
             return batch;
         }
         let mut written = 0usize;
@@ -478,6 +480,16 @@ mod tests {
         assert_eq!(opened.status, vec![0, 0, 2]);
         assert_eq!(out[..8], [7, 7, 7, 7, 7, 8, 8, 8]);
         assert!(out[8..].iter().all(|&x| x == 0), "stale bytes past the plaintexts");
+    }
+
+    #[test]
+    fn refused_batch_leaves_no_stale_output() {
+        let (mut a, mut b) = pair(FrameLimits::default());
+        let wire = a.seal(FrameType::Data, &[7; 40]).unwrap();
+        let mut out = vec![0xaau8; wire.len() - 1];
+        let opened = b.open_batch_to(&wire, &mut out);
+        assert!(matches!(opened.error, Some(Error::BadInput(_))));
+        assert!(out.iter().all(|&x| x == 0), "stale bytes in a refused batch's output");
     }
 
     #[test]
