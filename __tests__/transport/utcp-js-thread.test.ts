@@ -138,8 +138,8 @@ test('a receive settled by the poll callback runs its continuation before the ne
   y.abort();
 });
 
-test('a μTCP ping-pong in one process, then close: the process exits on its own', () => {
-  const script = `
+/** Script lines for a child process or worker: nodes `a`, `b` and a μTCP link `x` (dialled) ↔ `y`, inside an async IIFE left open. */
+const openPair = `
     const { Identity } = require(${JSON.stringify(path.join(root, 'dist'))});
     const { TransportNode } = require(${JSON.stringify(path.join(root, 'dist', 'transport.js'))});
     (async () => {
@@ -147,7 +147,11 @@ test('a μTCP ping-pong in one process, then close: the process exits on its own
       const b = await TransportNode.listen(Identity.generate());
       const accepted = b.accept();
       const x = await a.dial({ tcp: b.addresses.tcp, transport: 'tcp' });
-      const y = await accepted;
+      const y = await accepted;`;
+
+test('a μTCP ping-pong in one process, then close: the process exits on its own', () => {
+  const script = `
+${openPair}
       const echo = (async () => { for (;;) { const m = await y.recv(); if (m.length === 0) return y.close(); await y.send(m); } })();
       for (let i = 0; i < 200; i++) {
         await x.send([Buffer.from(String(i))]);
@@ -168,14 +172,7 @@ test('worker threads that end with μTCP sends and receives waiting exit cleanly
   // env teardown must close the poll handles (a handle left on a closing loop aborts the process).
   const worker = `
     const { parentPort, workerData } = require('node:worker_threads');
-    const { Identity } = require(${JSON.stringify(path.join(root, 'dist'))});
-    const { TransportNode } = require(${JSON.stringify(path.join(root, 'dist', 'transport.js'))});
-    (async () => {
-      const a = await TransportNode.listen(Identity.generate());
-      const b = await TransportNode.listen(Identity.generate());
-      const accepted = b.accept();
-      const x = await a.dial({ tcp: b.addresses.tcp, transport: 'tcp' });
-      const y = await accepted;
+${openPair}
       x.recv().catch(() => {});
       for (let i = 0; i < 8; i++) y.send([Buffer.alloc(1 << 20)]).catch(() => {});
       if (workerData === 'exit') process.exit(0);
